@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* berthctl: the command line client of berthd, in the style of machinectl. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const CtlVerb verbs[] = {
+  { "info", ctl_verb_info, "Show how berthd is set up on this host" },
+  { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: berthctl [--bus-address ADDRESS] COMMAND [OPTIONS...]\n\n"
+                "Manage berth containers, images and volumes through berthd.\n\n"
+                "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    fprintf (out, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+  fprintf (out, "\nOptions:\n"
+                "  --bus-address ADDRESS  Talk to berthd on this D-Bus address (default: the\n"
+                "                         system bus; also $BERTH_BUS_ADDRESS)\n"
+                "  -h, --help             Show this help\n"
+                "  --version              Show the berthctl version\n\n"
+                "Run 'berthctl COMMAND --help' for a command's options.\n");
+}
+
+static const CtlVerb *
+find_verb (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (g_str_equal (verbs[i].name, name))
+      return &verbs[i];
+  return NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  BerthCtl ctl = { 0 };
+  const CtlVerb *verb;
+  int i = 1, r;
+
+  setlocale (LC_ALL, "");
+  ctl.bus_address = g_strdup (g_getenv ("BERTH_BUS_ADDRESS"));
+
+  /* Global options come before the verb; everything after it is the verb's. */
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+        {
+          print_usage (stdout);
+          g_free (ctl.bus_address);
+          return CTL_EXIT_OK;
+        }
+      else if (g_str_equal (argv[i], "--version"))
+        {
+          g_print ("berthctl %s\n", PACKAGE_VERSION);
+          g_free (ctl.bus_address);
+          return CTL_EXIT_OK;
+        }
+      else if (g_str_equal (argv[i], "--bus-address") && i + 1 < argc)
+        {
+          g_free (ctl.bus_address);
+          ctl.bus_address = g_strdup (argv[++i]);
+        }
+      else if (g_str_has_prefix (argv[i], "--bus-address="))
+        {
+          g_free (ctl.bus_address);
+          ctl.bus_address = g_strdup (argv[i] + strlen ("--bus-address="));
+        }
+      else
+        {
+          g_printerr ("berthctl: unknown option \"%s\" (see berthctl --help)\n", argv[i]);
+          g_free (ctl.bus_address);
+          return CTL_EXIT_USAGE;
+        }
+    }
+
+  if (i >= argc)
+    {
+      print_usage (stderr);
+      g_free (ctl.bus_address);
+      return CTL_EXIT_USAGE;
+    }
+
+  verb = find_verb (argv[i]);
+  if (verb == NULL)
+    {
+      g_printerr ("berthctl: unknown command \"%s\" (see berthctl --help)\n", argv[i]);
+      g_free (ctl.bus_address);
+      return CTL_EXIT_USAGE;
+    }
+
+  r = verb->run (&ctl, argc - i, argv + i);
+  g_clear_object (&ctl.bus);
+  g_free (ctl.bus_address);
+  return r;
+}

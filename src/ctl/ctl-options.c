@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "ctl.h"
+
+int
+ctl_parse_options (const char *verb, const char *params, const char *summary,
+                   const GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autofree char *title = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
+  g_autoptr (GOptionContext) context = g_option_context_new (title);
+  g_autoptr (GError) error = NULL;
+  gboolean help = FALSE;
+  const GOptionEntry help_entry[] = {
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help for this command", NULL },
+    { NULL },
+  };
+
+  /* GOption's own --help exits the process; ours prints and returns so that
+   * cleanups run and the exit code stays 0. */
+  g_option_context_set_help_enabled (context, FALSE);
+  g_option_context_set_summary (context, summary);
+  if (entries)
+    g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, help_entry, NULL);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, error->message, verb);
+      return CTL_EXIT_USAGE;
+    }
+  if (help)
+    {
+      g_autofree char *text = g_option_context_get_help (context, TRUE, NULL);
+
+      /* GOption titles the usage line with the program name alone. */
+      g_print ("%s", text);
+      return CTL_HELP_SHOWN;
+    }
+  return CTL_EXIT_OK;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes, as systemctl and docker use them. */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAILURE 1
+#define CTL_EXIT_USAGE 2
+
+typedef struct
+{
+  char *bus_address; /* --bus-address or $BERTH_BUS_ADDRESS; NULL: system bus */
+  GDBusConnection *bus;
+} BerthCtl;
+
+typedef struct
+{
+  const char *name;
+  int (*run) (BerthCtl *ctl, int argc, char **argv);
+  const char *summary;
+} CtlVerb;
+
+/* ctl-bus.c: connects on first use. On failure prints the one-line
+ * "cannot reach berthd" message and returns NULL. */
+GDBusConnection *ctl_bus (BerthCtl *ctl);
+/* Calls a Manager method; prints a clean error line and returns NULL on failure. */
+GVariant *ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
+                            const GVariantType *reply_type);
+/* Prints "berthctl: <message>" for a failed call, with the unreachable hint
+ * when berthd is not there. */
+void ctl_print_call_error (BerthCtl *ctl, GError *error);
+
+/* ctl-options.c: parses a verb's options; handles --help. Returns
+ * CTL_EXIT_OK to go on, or an exit code to return (usage, or -1 after --help). */
+int ctl_parse_options (const char *verb, const char *params, const char *summary,
+                       const GOptionEntry *entries, int *argc, char ***argv);
+#define CTL_HELP_SHOWN (-1)
+
+/* ctl-output.c */
+typedef struct _CtlTable CtlTable;
+CtlTable *ctl_table_new (const char *const *headers);
+void ctl_table_add_row (CtlTable *table, const char *const *cells);
+void ctl_table_print (CtlTable *table);
+void ctl_table_free (CtlTable *table);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlTable, ctl_table_free)
+
+/* Prints @node as indented JSON followed by a newline. */
+void ctl_print_json (JsonNode *node);
+/* "1.5 kB", "230 MB": the decimal units docker prints. */
+char *ctl_format_size (guint64 bytes);
+
+/* The verbs, one file each. */
+int ctl_verb_version (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_info (BerthCtl *ctl, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <polkit/polkit.h>
+#include <string.h>
+
+#include "berth-error.h"
+#include "daemon.h"
+
+/* Every method of every berth interface is listed here, once: either as
+ * read-only (anyone the bus policy lets through may call it) or with the
+ * polkit action that authorizes it. A method missing from this table is
+ * refused, so a new method cannot become callable by accident. */
+typedef struct
+{
+  const char *interface;
+  const char *method;
+  const char *action; /* NULL: read-only, no authorization needed */
+} MethodRule;
+
+#define ACTION_PREFIX "org.berth.berth1."
+
+static const MethodRule method_rules[] = {
+  { "org.berth.berth1.Manager", "GetInfo", NULL },
+  { "org.berth.berth1.Manager", "Reload", ACTION_PREFIX "manage-daemon" },
+};
+
+static const MethodRule *
+find_rule (const char *interface, const char *method)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (method_rules); i++)
+    if (g_str_equal (method_rules[i].interface, interface)
+        && g_str_equal (method_rules[i].method, method))
+      return &method_rules[i];
+  return NULL;
+}
+
+static gboolean
+caller_uid (GDBusMethodInvocation *invocation, guint32 *out_uid, GError **error)
+{
+  GDBusConnection *connection = g_dbus_method_invocation_get_connection (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  g_autoptr (GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixUser",
+                                       g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(u)", out_uid);
+  return TRUE;
+}
+
+static gboolean
+check_polkit (GDBusMethodInvocation *invocation, const char *action, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (PolkitAuthority) authority = NULL;
+  g_autoptr (PolkitSubject) subject = NULL;
+  g_autoptr (PolkitAuthorizationResult) result = NULL;
+
+  authority = polkit_authority_get_sync (NULL, &local_error);
+  if (authority == NULL)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                   "%s needs authorization for %s, and polkit is not available (%s); run it "
+                   "as root",
+                   g_dbus_method_invocation_get_method_name (invocation), action,
+                   local_error->message);
+      return FALSE;
+    }
+
+  subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (invocation));
+  result = polkit_authority_check_authorization_sync (
+    authority, subject, action, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION,
+    NULL, &local_error);
+  if (result == NULL)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                   "cannot check authorization for %s with polkit (%s); run it as root", action,
+                   local_error->message);
+      return FALSE;
+    }
+  if (!polkit_authorization_result_get_is_authorized (result))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                   "not authorized: %s needs the polkit action %s",
+                   g_dbus_method_invocation_get_method_name (invocation), action);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Runs in a GDBus worker thread (GDBus emits g-authorize-method there), so
+ * the blocking calls to the bus and to polkit never stall the main loop. */
+static gboolean
+on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation,
+                     gpointer user_data)
+{
+  const char *interface = g_dbus_method_invocation_get_interface_name (invocation);
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  const MethodRule *rule = find_rule (interface, method);
+  g_autoptr (GError) error = NULL;
+  guint32 uid;
+
+  if (rule == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                                             "%s.%s has no authorization rule", interface, method);
+      return FALSE;
+    }
+  if (rule->action == NULL)
+    return TRUE;
+
+  /* A peer-to-peer connection has no bus to ask; only berthd's own tests make those. */
+  if (g_dbus_method_invocation_get_sender (invocation) == NULL)
+    return TRUE;
+
+  if (!caller_uid (invocation, &uid, &error))
+    {
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                                             "cannot identify the caller: %s", error->message);
+      return FALSE;
+    }
+  if (uid == 0)
+    return TRUE;
+
+  if (!check_polkit (invocation, rule->action, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+berth_daemon_authorize_skeleton (BerthDaemon *daemon, GDBusInterfaceSkeleton *skeleton)
+{
+  g_signal_connect (skeleton, "g-authorize-method", G_CALLBACK (on_authorize_method), daemon);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "berth-config.h"
+#include "berth-host.h"
+#include "berth-manager-gen.h"
+
+G_BEGIN_DECLS
+
+/* The daemon's one context: everything berthd holds lives here and is
+ * handed to the code that needs it; there are no other globals. */
+typedef struct
+{
+  char *config_path;
+  gboolean config_explicit; /* --config given: the file must exist */
+  BerthConfig *config;
+  char *root;
+  char *run_dir;
+  char *bus_address; /* NULL: the system bus */
+
+  int lock_fd;
+  GDBusConnection *bus;
+  guint name_id;
+  BerthManager *manager;
+
+  BerthCgroupManager cgroup_manager;
+  BerthCgroupLayout cgroup_layout;
+  char *cgroup_root;
+
+  GMainLoop *loop;
+  int exit_code;
+} BerthDaemon;
+
+/* daemon-lock.c: one berthd per storage root. */
+gboolean berth_daemon_lock_root (BerthDaemon *daemon, GError **error);
+
+/* daemon-cgroup.c: where this berthd's containers' cgroups live. */
+gboolean berth_daemon_setup_cgroups (BerthDaemon *daemon, GError **error);
+
+/* daemon-log.c */
+void berth_daemon_log_setup (gboolean debug);
+void berth_daemon_log_toggle_debug (void);
+
+/* authorize.c: one place that decides who may call what. */
+void berth_daemon_authorize_skeleton (BerthDaemon *daemon, GDBusInterfaceSkeleton *skeleton);
+
+/* manager-dbus.c */
+gboolean berth_manager_dbus_export (BerthDaemon *daemon, GError **error);
+gboolean berth_daemon_reload_config (BerthDaemon *daemon, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "berth-digest.h"
+#include "berth-error.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <unistd.h>
+
+struct _BerthHasher
+{
+  EVP_MD_CTX *ctx;
+  BerthDigestAlgorithm algorithm;
+};
+
+static const char *
+algorithm_name (BerthDigestAlgorithm algorithm)
+{
+  return algorithm == BERTH_DIGEST_SHA512 ? "sha512" : "sha256";
+}
+
+BerthHasher *
+berth_hasher_new (BerthDigestAlgorithm algorithm)
+{
+  BerthHasher *hasher = g_new0 (BerthHasher, 1);
+  const EVP_MD *md = algorithm == BERTH_DIGEST_SHA512 ? EVP_sha512 () : EVP_sha256 ();
+
+  hasher->algorithm = algorithm;
+  hasher->ctx = EVP_MD_CTX_new ();
+  if (hasher->ctx == NULL || EVP_DigestInit_ex (hasher->ctx, md, NULL) != 1)
+    g_error ("libcrypto cannot initialise %s", algorithm_name (algorithm));
+  return hasher;
+}
+
+void
+berth_hasher_update (BerthHasher *hasher, const void *data, gsize len)
+{
+  if (len > 0)
+    EVP_DigestUpdate (hasher->ctx, data, len);
+}
+
+char *
+berth_hasher_finish (BerthHasher *hasher)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  GString *out = g_string_new (algorithm_name (hasher->algorithm));
+
+  EVP_DigestFinal_ex (hasher->ctx, md, &md_len);
+  g_string_append_c (out, ':');
+  for (unsigned int i = 0; i < md_len; i++)
+    g_string_append_printf (out, "%02x", md[i]);
+  return g_string_free (out, FALSE);
+}
+
+void
+berth_hasher_free (BerthHasher *hasher)
+{
+  if (hasher == NULL)
+    return;
+  EVP_MD_CTX_free (hasher->ctx);
+  g_free (hasher);
+}
+
+gboolean
+berth_digest_validate (const char *digest, BerthDigestAlgorithm *out_algorithm, GError **error)
+{
+  const char *colon;
+  const char *hex;
+  gsize want;
+  BerthDigestAlgorithm algorithm;
+
+  if (digest == NULL || (colon = strchr (digest, ':')) == NULL || colon == digest)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                   "invalid digest \"%s\": expected algorithm:hex, e.g. sha256:<64 hex digits>",
+                   digest ? digest : "");
+      return FALSE;
+    }
+
+  if (colon - digest == 6 && strncmp (digest, "sha256", 6) == 0)
+    algorithm = BERTH_DIGEST_SHA256, want = 64;
+  else if (colon - digest == 6 && strncmp (digest, "sha512", 6) == 0)
+    algorithm = BERTH_DIGEST_SHA512, want = 128;
+  else
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
+                   "unsupported digest algorithm \"%.*s\" in \"%s\": use sha256 or sha512",
+                   (int) (colon - digest), digest, digest);
+      return FALSE;
+    }
+
+  hex = colon + 1;
+  if (strlen (hex) != want || strspn (hex, "0123456789abcdef") != want)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                   "invalid digest \"%s\": %s needs exactly %zu lowercase hex digits", digest,
+                   algorithm_name (algorithm), want);
+      return FALSE;
+    }
+
+  if (out_algorithm)
+    *out_algorithm = algorithm;
+  return TRUE;
+}
+
+const char *
+berth_digest_hex (const char *digest)
+{
+  const char *colon = strchr (digest, ':');
+
+  return colon ? colon + 1 : digest;
+}
+
+char *
+berth_digest_bytes (BerthDigestAlgorithm algorithm, const void *data, gsize len)
+{
+  g_autoptr (BerthHasher) hasher = berth_hasher_new (algorithm);
+
+  berth_hasher_update (hasher, data, len);
+  return berth_hasher_finish (hasher);
+}
+
+gboolean
+berth_digest_fd (BerthDigestAlgorithm algorithm, int fd, char **out_digest, guint64 *out_size,
+                 GError **error)
+{
+  g_autoptr (BerthHasher) hasher = berth_hasher_new (algorithm);
+  g_autofree guint8 *buf = g_malloc (1 << 20);
+  guint64 total = 0;
+
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, 1 << 20);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return berth_error_set_errno (error, errno, "cannot read data to digest");
+      if (n == 0)
+        break;
+      berth_hasher_update (hasher, buf, n);
+      total += n;
+    }
+
+  *out_digest = berth_hasher_finish (hasher);
+  if (out_size)
+    *out_size = total;
+  return TRUE;
+}
