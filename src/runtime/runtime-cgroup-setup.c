@@ -160,18 +160,27 @@ enable_v2_controllers (const char *root, const char *relative, GError **error)
   return TRUE;
 }
 
+/* The cgroup2 directory with its limits and device program, made before
+ * the clone so that clone3 can start the process in it. On a hybrid host
+ * @root is the unified mount and the limits go to v1 (setup_v1). */
 static gboolean
-setup_v2 (const RtSpec *spec, const char *relative, pid_t pid, GPtrArray *made, RtState *state,
-          GError **error)
+prepare_v2 (const RtSpec *spec, const char *root, const char *relative, gboolean limits,
+            GPtrArray *made, RtState *state, int *cgroup_fd, GError **error)
 {
-  g_autofree char *dir = g_build_filename (CGROUP_ROOT, relative, NULL);
-  gboolean limits = spec->memory_limit >= 0 || spec->pids_limit != 0 || spec->cpu_quota >= 0
-                    || spec->cpu_shares > 0 || spec->memory_reservation >= 0;
+  g_autofree char *dir = g_build_filename (root, relative, NULL);
 
-  if (limits && !enable_v2_controllers (CGROUP_ROOT, relative, error))
+  if (limits && !enable_v2_controllers (root, relative, error))
     return FALSE;
   if (!make_dir (dir, made, error))
     return FALSE;
+  state->cgroup_unified = g_strdup (dir);
+  *cgroup_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*cgroup_fd < 0)
+    return rt_set_errno (error, errno, "cannot open the cgroup %s", dir);
+  if (spec->n_device_rules > 0 && !rt_devices_bpf_attach (spec, *cgroup_fd, error))
+    return FALSE;
+  if (!limits)
+    return TRUE;
   if (spec->memory_limit >= 0)
     {
       g_autofree char *v = i64 (spec->memory_limit);
@@ -214,11 +223,7 @@ setup_v2 (const RtSpec *spec, const char *relative, pid_t pid, GPtrArray *made, 
       if (!write_value (dir, "pids.max", v, error))
         return FALSE;
     }
-  if (spec->n_device_rules > 0)
-    rt_log_debug ("linux.resources.devices needs an eBPF program on cgroup v2, which "
-                  "berth-runtime does not load yet");
-  state->cgroup_unified = g_strdup (dir);
-  return join (dir, pid, error);
+  return TRUE;
 }
 
 static gboolean
@@ -239,6 +244,9 @@ setup_devices_v1 (const RtSpec *spec, const char *dir, GError **error)
   return TRUE;
 }
 
+/* v1 controllers, after the clone (moving the process costs an RCU grace
+ * period: only done for the limits asked for). On a hybrid host devices are
+ * handled by the unified hierarchy's program (prepare_v2). */
 static gboolean
 setup_v1 (const RtSpec *spec, const char *relative, pid_t pid, gboolean hybrid, GPtrArray *made,
           RtState *state, GError **error)
@@ -248,20 +256,12 @@ setup_v1 (const RtSpec *spec, const char *relative, pid_t pid, gboolean hybrid, 
     const char *controller;
     gboolean wanted;
   } controllers[] = {
-    { "devices", spec->n_device_rules > 0 },
+    { "devices", spec->n_device_rules > 0 && !hybrid },
     { "memory", spec->memory_limit >= 0 || spec->memory_reservation >= 0 },
     { "cpu", spec->cpu_quota >= 0 || spec->cpu_shares > 0 || spec->cpu_period > 0 },
     /* Without a unified hierarchy, pids tracks the membership. */
     { "pids", spec->pids_limit != 0 || !hybrid },
   };
-
-  if (hybrid)
-    {
-      g_autofree char *unified = g_build_filename (CGROUP_ROOT, "unified", relative, NULL);
-      if (!make_dir (unified, made, error) || !join (unified, pid, error))
-        return FALSE;
-      state->cgroup_unified = g_strdup (unified);
-    }
 
   for (gsize i = 0; i < G_N_ELEMENTS (controllers); i++)
     {
@@ -347,24 +347,19 @@ setup_v1 (const RtSpec *spec, const char *relative, pid_t pid, gboolean hybrid, 
   return TRUE;
 }
 
-gboolean
-rt_cgroup_setup (const RtSpec *spec, const char *id, gboolean systemd_cgroup, pid_t pid,
-                 RtState *state, GError **error)
+static gboolean
+resolve_path (const RtSpec *spec, const char *id, gboolean systemd_cgroup, char **slice,
+              char **unit, char **relative, GError **error)
 {
-  g_autofree char *slice = NULL;
-  g_autofree char *unit = NULL;
-  g_autofree char *relative = NULL;
-  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
-  RtCgroupLayout layout = rt_cgroup_layout ();
-  gboolean ok;
-
-  if (rt_cgroup_parse_systemd_path (spec->cgroups_path, &slice, &unit))
+  if (rt_cgroup_parse_systemd_path (spec->cgroups_path, slice, unit))
     {
+      g_autofree char *sp = NULL;
+
       if (sd_booted () > 0)
-        return rt_systemd_start_scope (spec, id, slice, unit, pid, state, error);
+        return TRUE;
       /* No systemd: the same place in the tree systemd would have used. */
-      g_autofree char *sp = slice_path (slice);
-      relative = g_build_filename (sp, unit, NULL);
+      sp = slice_path (*slice);
+      *relative = g_build_filename (sp, *unit, NULL);
     }
   else if (systemd_cgroup && spec->cgroups_path && *spec->cgroups_path)
     {
@@ -374,33 +369,90 @@ rt_cgroup_setup (const RtSpec *spec, const char *id, gboolean systemd_cgroup, pi
       return FALSE;
     }
   else if (spec->cgroups_path && *spec->cgroups_path)
-    relative = g_strdup (spec->cgroups_path + (spec->cgroups_path[0] == '/'));
+    *relative = g_strdup (spec->cgroups_path + (spec->cgroups_path[0] == '/'));
   else
-    relative = g_build_filename ("berth-runtime", id, NULL);
+    *relative = g_build_filename ("berth-runtime", id, NULL);
 
-  if (strstr (relative, "..") != NULL)
+  if (strstr (*relative, "..") != NULL)
     {
-      g_set_error (error, RT_ERROR, RT_ERROR_INVALID, "linux.cgroupsPath \"%s\" may not contain ..",
-                   spec->cgroups_path);
+      g_set_error (error, RT_ERROR, RT_ERROR_INVALID,
+                   "linux.cgroupsPath \"%s\" may not contain ..", spec->cgroups_path);
       return FALSE;
     }
+  return TRUE;
+}
 
-  switch (layout)
-    {
-    case RT_CGROUP_V2:
-      ok = setup_v2 (spec, relative, pid, made, state, error);
-      break;
-    case RT_CGROUP_HYBRID:
-    case RT_CGROUP_V1:
-      ok = setup_v1 (spec, relative, pid, layout == RT_CGROUP_HYBRID, made, state, error);
-      break;
-    case RT_CGROUP_NONE:
-    default:
-      rt_log_debug ("no cgroup file system at " CGROUP_ROOT ": no limits");
-      ok = TRUE;
-      break;
-    }
-  g_ptr_array_add (made, NULL);
-  state->cgroup_dirs = (char **) g_ptr_array_steal (made, NULL);
+static void
+record_dirs (RtState *state, GPtrArray *made)
+{
+  GPtrArray *all = g_ptr_array_new ();
+
+  for (guint i = 0; state->cgroup_dirs && state->cgroup_dirs[i]; i++)
+    g_ptr_array_add (all, state->cgroup_dirs[i]);
+  for (guint i = 0; i < made->len; i++)
+    g_ptr_array_add (all, g_strdup (made->pdata[i]));
+  g_ptr_array_add (all, NULL);
+  g_free (state->cgroup_dirs);
+  state->cgroup_dirs = (char **) g_ptr_array_free (all, FALSE);
+}
+
+static gboolean
+wants_limits (const RtSpec *spec)
+{
+  return spec->memory_limit >= 0 || spec->pids_limit != 0 || spec->cpu_quota >= 0
+         || spec->cpu_shares > 0 || spec->memory_reservation >= 0 || spec->cpu_period > 0;
+}
+
+gboolean
+rt_cgroup_prepare (const RtSpec *spec, const char *id, gboolean systemd_cgroup, RtState *state,
+                   int *cgroup_fd, GError **error)
+{
+  g_autofree char *slice = NULL;
+  g_autofree char *unit = NULL;
+  g_autofree char *relative = NULL;
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+  RtCgroupLayout layout = rt_cgroup_layout ();
+  gboolean ok = TRUE;
+
+  *cgroup_fd = -1;
+  if (!resolve_path (spec, id, systemd_cgroup, &slice, &unit, &relative, error))
+    return FALSE;
+  if (relative == NULL)
+    return TRUE; /* systemd makes it, once there is a pid */
+  if (layout == RT_CGROUP_V2)
+    ok = prepare_v2 (spec, CGROUP_ROOT, relative, wants_limits (spec), made, state, cgroup_fd,
+                     error);
+  else if (layout == RT_CGROUP_HYBRID)
+    ok = prepare_v2 (spec, CGROUP_ROOT "/unified", relative, FALSE, made, state, cgroup_fd,
+                     error);
+  record_dirs (state, made);
+  return ok;
+}
+
+gboolean
+rt_cgroup_join (const RtSpec *spec, const char *id, gboolean systemd_cgroup, pid_t pid,
+                gboolean placed, RtState *state, GError **error)
+{
+  g_autofree char *slice = NULL;
+  g_autofree char *unit = NULL;
+  g_autofree char *relative = NULL;
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+  RtCgroupLayout layout = rt_cgroup_layout ();
+  gboolean ok = TRUE;
+
+  if (!resolve_path (spec, id, systemd_cgroup, &slice, &unit, &relative, error))
+    return FALSE;
+  if (relative == NULL)
+    return rt_systemd_start_scope (spec, id, slice, unit, pid, state, error);
+
+  /* clone3 could not start the process in its cgroup2 directory. */
+  if (!placed && state->cgroup_unified && layout != RT_CGROUP_V1
+      && !join (state->cgroup_unified, pid, error))
+    return FALSE;
+  if (layout == RT_CGROUP_V1 || (layout == RT_CGROUP_HYBRID && wants_limits (spec)))
+    ok = setup_v1 (spec, relative, pid, layout == RT_CGROUP_HYBRID, made, state, error);
+  else if (layout == RT_CGROUP_NONE)
+    rt_log_debug ("no cgroup file system at " CGROUP_ROOT ": no limits");
+  record_dirs (state, made);
   return ok;
 }

@@ -17,7 +17,8 @@ static struct
   int fd;
   RtLogFormat format;
   gboolean debug;
-} rt_log = { -1, RT_LOG_TEXT, FALSE };
+  gint64 started;
+} rt_log = { -1, RT_LOG_TEXT, FALSE, 0 };
 
 G_DEFINE_QUARK (berth-runtime-error-quark, rt_error)
 
@@ -153,6 +154,7 @@ void
 rt_log_init (const RtGlobal *global)
 {
   rt_log.debug = global->debug;
+  rt_log.started = g_get_monotonic_time ();
   rt_log.format = g_strcmp0 (global->log_format, "json") == 0 ? RT_LOG_JSON : RT_LOG_TEXT;
   if (global->log_path != NULL)
     rt_log.fd = open (global->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -202,11 +204,16 @@ rt_log_debug (const char *format, ...)
   g_autofree char *message = NULL;
   va_list args;
 
+  g_autofree char *text = NULL;
+
   if (!rt_log.debug)
     return;
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  text = g_strdup_vprintf (format, args);
   va_end (args);
+  /* Time since the process started: where create spends its time. */
+  message = g_strdup_printf ("[%.3f ms] %s",
+                             (g_get_monotonic_time () - rt_log.started) / 1000.0, text);
   log_line ("debug", message, rt_log.fd < 0);
 }
 

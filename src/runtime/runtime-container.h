@@ -29,9 +29,12 @@ typedef struct
  * waits for start and executes the process. Never returns. */
 G_GNUC_NORETURN void rt_container_main (const RtContainer *container);
 
-/* runtime-mount.c: the root file system and everything mounted in it, up to
- * and including pivot_root and the masked and read-only paths. */
-gboolean rt_mount_setup (const RtContainer *container, int *console_slave, char **message);
+/* runtime-mount.c: the root file system and everything mounted in it. In
+ * two steps: what can be done while the parent sets the cgroup up, then
+ * the cgroup mounts (once in the cgroup namespace), pivot_root, masked and
+ * read-only paths. */
+gboolean rt_mount_prepare (const RtContainer *container, int *console_slave, char **message);
+gboolean rt_mount_finish (const RtContainer *container, char **message);
 /* The container's /dev/pts/ptmx, opened before pivot_root. */
 int rt_mount_open_ptmx (const RtContainer *container);
 

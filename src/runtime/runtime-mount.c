@@ -430,8 +430,14 @@ readonly_paths (char **paths, char **message)
   return TRUE;
 }
 
+static gboolean
+is_cgroup_mount (const RtMount *m)
+{
+  return !m->bind && (g_str_equal (m->type, "cgroup") || g_str_equal (m->type, "cgroup2"));
+}
+
 gboolean
-rt_mount_setup (const RtContainer *c, int *console_slave, char **message)
+rt_mount_prepare (const RtContainer *c, int *console_slave, char **message)
 {
   const RtSpec *spec = c->spec;
   gboolean dev_is_tmpfs = FALSE;
@@ -451,6 +457,10 @@ rt_mount_setup (const RtContainer *c, int *console_slave, char **message)
     {
       const RtMount *m = &spec->mounts[i];
 
+      /* cgroup file systems show the mounter's cgroup namespace, which
+       * exists only once the parent has placed us: rt_mount_finish. */
+      if (is_cgroup_mount (m))
+        continue;
       if (!do_mount (c, rootfd, m, message))
         {
           close (rootfd);
@@ -474,6 +484,24 @@ rt_mount_setup (const RtContainer *c, int *console_slave, char **message)
           return FALSE;
         }
     }
+  close (rootfd);
+  return TRUE;
+}
+
+gboolean
+rt_mount_finish (const RtContainer *c, char **message)
+{
+  const RtSpec *spec = c->spec;
+  int rootfd = open (spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (rootfd < 0)
+    return fail_errno (message, errno, "cannot open %s", spec->rootfs);
+  for (gsize i = 0; i < spec->n_mounts; i++)
+    if (is_cgroup_mount (&spec->mounts[i]) && !do_mount (c, rootfd, &spec->mounts[i], message))
+      {
+        close (rootfd);
+        return FALSE;
+      }
   close (rootfd);
 
   if (!pivot (spec->rootfs, message))

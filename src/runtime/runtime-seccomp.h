@@ -14,7 +14,10 @@ typedef struct
   unsigned int flags; /* SECCOMP_FILTER_FLAG_* */
 } RtSeccompProgram;
 
-/* Compiles linux.seccomp (an OCI LinuxSeccomp object) to a BPF program. */
-gboolean rt_seccomp_compile (JsonNode *seccomp, RtSeccompProgram *program, GError **error);
+/* Compiles linux.seccomp (an OCI LinuxSeccomp object) to a BPF program,
+ * or takes it from @cache_dir (NULL: no cache) where an earlier create left
+ * the program of the same profile. */
+gboolean rt_seccomp_compile (JsonNode *seccomp, const char *cache_dir, RtSeccompProgram *program,
+                             GError **error);
 
 G_END_DECLS
