@@ -152,8 +152,11 @@ cmd_create_or_run (const RtGlobal *global, gboolean run, int argc, char **argv)
     }
   if (detach)
     return EXIT_SUCCESS;
+  rt_log_debug ("started");
   status = wait_forwarding (pid, &forwarded);
+  rt_log_debug ("the container exited with %d", status);
   rt_delete_stopped (global, options.id);
+  rt_log_debug ("deleted");
   return status;
 }
 
