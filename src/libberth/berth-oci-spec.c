@@ -16,18 +16,37 @@
 #include <unistd.h>
 
 static const char *const default_capabilities[] = {
-  "CAP_CHOWN",        "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-  "CAP_MKNOD",        "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-  "CAP_SETFCAP",      "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-  "CAP_KILL",         "CAP_AUDIT_WRITE",  NULL,
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+  NULL,
 };
 
 /* Docker's lists: kernel interfaces that leak host information or let the
  * host be changed, hidden or made read-only. */
 static const char *const masked_paths[] = {
-  "/proc/asound",       "/proc/acpi",        "/proc/kcore",         "/proc/keys",
-  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",   "/proc/sched_debug",
-  "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap",
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
 };
 
 static const char *const readonly_paths[] = {
@@ -65,7 +84,7 @@ add_mount (JsonBuilder *b, const char *destination, const char *type, const char
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "source");
   json_builder_add_string_value (b, source);
-  add_string_array (b, "options", (const char *const *) opts, -1);
+  add_string_array (b, "options", (const char *const *)opts, -1);
   json_builder_end_object (b);
 }
 
@@ -78,14 +97,14 @@ add_rlimit (JsonBuilder *b, const char *type, int resource, guint64 wanted)
   /* Raising a hard limit needs CAP_SYS_RESOURCE, which berthd may lack (the
    * development machines' hard nofile is 20000): never ask for more. */
   if (getrlimit (resource, &current) == 0 && current.rlim_max != RLIM_INFINITY)
-    value = MIN (wanted, (guint64) current.rlim_max);
+    value = MIN (wanted, (guint64)current.rlim_max);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "hard");
-  json_builder_add_int_value (b, (gint64) value);
+  json_builder_add_int_value (b, (gint64)value);
   json_builder_set_member_name (b, "soft");
-  json_builder_add_int_value (b, (gint64) value);
+  json_builder_add_int_value (b, (gint64)value);
   json_builder_end_object (b);
 }
 
@@ -263,14 +282,14 @@ add_linux (JsonBuilder *b, const BerthOciSpecOptions *o)
   add_device_rule (b, FALSE, NULL, -1, -1, "rwm");
   add_device_rule (b, TRUE, "c", -1, -1, "m");
   add_device_rule (b, TRUE, "b", -1, -1, "m");
-  add_device_rule (b, TRUE, "c", 1, 3, "rwm");   /* null */
-  add_device_rule (b, TRUE, "c", 1, 5, "rwm");   /* zero */
-  add_device_rule (b, TRUE, "c", 1, 7, "rwm");   /* full */
-  add_device_rule (b, TRUE, "c", 1, 8, "rwm");   /* random */
-  add_device_rule (b, TRUE, "c", 1, 9, "rwm");   /* urandom */
-  add_device_rule (b, TRUE, "c", 5, 0, "rwm");   /* tty */
-  add_device_rule (b, TRUE, "c", 5, 1, "rwm");   /* console */
-  add_device_rule (b, TRUE, "c", 5, 2, "rwm");   /* ptmx */
+  add_device_rule (b, TRUE, "c", 1, 3, "rwm");    /* null */
+  add_device_rule (b, TRUE, "c", 1, 5, "rwm");    /* zero */
+  add_device_rule (b, TRUE, "c", 1, 7, "rwm");    /* full */
+  add_device_rule (b, TRUE, "c", 1, 8, "rwm");    /* random */
+  add_device_rule (b, TRUE, "c", 1, 9, "rwm");    /* urandom */
+  add_device_rule (b, TRUE, "c", 5, 0, "rwm");    /* tty */
+  add_device_rule (b, TRUE, "c", 5, 1, "rwm");    /* console */
+  add_device_rule (b, TRUE, "c", 5, 2, "rwm");    /* ptmx */
   add_device_rule (b, TRUE, "c", 136, -1, "rwm"); /* pts */
   add_device_rule (b, TRUE, "c", 10, 200, "rwm"); /* tun */
   json_builder_end_array (b);
@@ -287,7 +306,7 @@ add_linux (JsonBuilder *b, const BerthOciSpecOptions *o)
       json_builder_set_member_name (b, "cpu");
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "quota");
-      json_builder_add_int_value (b, (gint64) llround (o->cpus * 100000));
+      json_builder_add_int_value (b, (gint64)llround (o->cpus * 100000));
       json_builder_set_member_name (b, "period");
       json_builder_add_int_value (b, 100000);
       json_builder_end_object (b);
@@ -327,8 +346,7 @@ berth_oci_spec_new (const BerthOciSpecOptions *o, GError **error)
                    "the working directory must be an absolute path, not \"%s\"", o->cwd);
       return NULL;
     }
-  if (o->memory_limit < 0 || o->pids_limit < 0 || o->cpus < 0 || isnan (o->cpus)
-      || o->cpus > 1024)
+  if (o->memory_limit < 0 || o->pids_limit < 0 || o->cpus < 0 || isnan (o->cpus) || o->cpus > 1024)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                    "resource limits must be positive (memory in bytes, cpus up to 1024, pids)");
@@ -337,7 +355,8 @@ berth_oci_spec_new (const BerthOciSpecOptions *o, GError **error)
   if (o->memory_limit > 0 && o->memory_limit < 6 * 1024 * 1024)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                   "a memory limit of %" G_GINT64_FORMAT " bytes is too small: the minimum is 6 MiB",
+                   "a memory limit of %" G_GINT64_FORMAT
+                   " bytes is too small: the minimum is 6 MiB",
                    o->memory_limit);
       return NULL;
     }
@@ -455,7 +474,7 @@ berth_oci_spec_read_exit_status (const char *status_dir, int *exit_code, gint64 
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "%s has no exitCode", path);
       return FALSE;
     }
-  *exit_code = (int) json_object_get_int_member (obj, "exitCode");
+  *exit_code = (int)json_object_get_int_member (obj, "exitCode");
   if (finished_at)
     *finished_at = json_object_get_int_member_with_default (obj, "finishedAt", 0);
   return TRUE;

@@ -26,24 +26,24 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  const char *const *args;    /* the command; required */
-  const char *const *env;     /* KEY=VALUE; PATH (and TERM with a terminal) added when absent */
-  const char *cwd;            /* NULL: "/" */
+  const char *const *args; /* the command; required */
+  const char *const *env;  /* KEY=VALUE; PATH (and TERM with a terminal) added when absent */
+  const char *cwd;         /* NULL: "/" */
   guint32 uid;
   guint32 gid;
   const guint32 *additional_gids;
   guint n_additional_gids;
   gboolean terminal;
-  const char *hostname;       /* NULL: the runtime's default */
-  const char *rootfs;         /* NULL: "rootfs", relative to the bundle */
+  const char *hostname; /* NULL: the runtime's default */
+  const char *rootfs;   /* NULL: "rootfs", relative to the bundle */
   gboolean readonly_rootfs;
-  gboolean host_network;      /* share the host's network namespace; default: a private one */
-  const char *cgroups_path;   /* "machine.slice:berth:ID" or "/berth/ID"; NULL: runtime default */
-  gint64 memory_limit;        /* bytes; 0: none */
-  double cpus;                /* 1.5 = one and a half CPUs; 0: none */
-  gint64 pids_limit;          /* 0: none */
-  const char *init_path;      /* host path of berth-init; NULL: run the command as PID 1 */
-  const char *status_dir;     /* host directory berth-init writes into; needs init_path */
+  gboolean host_network;    /* share the host's network namespace; default: a private one */
+  const char *cgroups_path; /* "machine.slice:berth:ID" or "/berth/ID"; NULL: runtime default */
+  gint64 memory_limit;      /* bytes; 0: none */
+  double cpus;              /* 1.5 = one and a half CPUs; 0: none */
+  gint64 pids_limit;        /* 0: none */
+  const char *init_path;    /* host path of berth-init; NULL: run the command as PID 1 */
+  const char *status_dir;   /* host directory berth-init writes into; needs init_path */
 } BerthOciSpecOptions;
 
 /* The runtime spec as a JSON object node; NULL with @error on bad options

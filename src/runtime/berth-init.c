@@ -41,7 +41,7 @@ say (const char *first, ...)
     strncat (line, s, sizeof line - strlen (line) - 2);
   va_end (args);
   strcat (line, "\n");
-  (void) !write (STDERR_FILENO, line, strlen (line));
+  (void)!write (STDERR_FILENO, line, strlen (line));
 }
 
 static int
@@ -55,7 +55,7 @@ write_all (int fd, const char *buf, size_t len)
       if (n <= 0)
         return -1;
       buf += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   return 0;
 }
@@ -69,18 +69,17 @@ write_status (const char *dir, int exit_code, int signo)
   int fd, len;
 
   clock_gettime (CLOCK_REALTIME, &now);
-  usec = (long long) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+  usec = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
   len = snprintf (json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":%lld}\n",
                   exit_code, signo, usec);
-  if (snprintf (tmp, sizeof tmp, "%s/." EXIT_STATUS_FILE ".tmp", dir) >= (int) sizeof tmp
-      || snprintf (path, sizeof path, "%s/" EXIT_STATUS_FILE, dir) >= (int) sizeof path)
+  if (snprintf (tmp, sizeof tmp, "%s/." EXIT_STATUS_FILE ".tmp", dir) >= (int)sizeof tmp
+      || snprintf (path, sizeof path, "%s/" EXIT_STATUS_FILE, dir) >= (int)sizeof path)
     {
       say ("the status directory path ", dir, " is too long", NULL);
       return;
     }
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || write_all (fd, json, (size_t) len) < 0 || fsync (fd) < 0
-      || rename (tmp, path) < 0)
+  if (fd < 0 || write_all (fd, json, (size_t)len) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
     {
       say ("cannot write the exit status into ", dir, ": ", strerror (errno), NULL);
       if (fd >= 0)

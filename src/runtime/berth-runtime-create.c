@@ -72,23 +72,21 @@ cmd_create_or_run (const RtGlobal *global, gboolean run, int argc, char **argv)
   g_autofree char *console_socket = NULL;
   int preserve_fds = 0;
   gboolean detach = FALSE, no_pivot = FALSE, no_new_keyring = FALSE;
-  GOptionEntry entries[] = {
-    { "bundle", 'b', 0, G_OPTION_ARG_FILENAME, &bundle, "The bundle (default: .)", "DIR" },
-    { "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &pid_file, "Write the init's pid here", "FILE" },
-    { "console-socket", 0, 0, G_OPTION_ARG_FILENAME, &console_socket,
-      "Send the pty master to this AF_UNIX socket", "PATH" },
-    { "preserve-fds", 0, 0, G_OPTION_ARG_INT, &preserve_fds,
-      "Pass N descriptors after 0, 1, 2 to the container", "N" },
-    { "no-pivot", 0, 0, G_OPTION_ARG_NONE, &no_pivot, "Refused: berth-runtime always pivots",
-      NULL },
-    { "no-new-keyring", 0, 0, G_OPTION_ARG_NONE, &no_new_keyring,
-      "Accepted for runc compatibility", NULL },
-    { NULL }
-  };
-  GOptionEntry run_entries[] = {
-    { "detach", 'd', 0, G_OPTION_ARG_NONE, &detach, "Return once the process runs", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+    = { { "bundle", 'b', 0, G_OPTION_ARG_FILENAME, &bundle, "The bundle (default: .)", "DIR" },
+        { "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &pid_file, "Write the init's pid here", "FILE" },
+        { "console-socket", 0, 0, G_OPTION_ARG_FILENAME, &console_socket,
+          "Send the pty master to this AF_UNIX socket", "PATH" },
+        { "preserve-fds", 0, 0, G_OPTION_ARG_INT, &preserve_fds,
+          "Pass N descriptors after 0, 1, 2 to the container", "N" },
+        { "no-pivot", 0, 0, G_OPTION_ARG_NONE, &no_pivot, "Refused: berth-runtime always pivots",
+          NULL },
+        { "no-new-keyring", 0, 0, G_OPTION_ARG_NONE, &no_new_keyring,
+          "Accepted for runc compatibility", NULL },
+        { NULL } };
+  GOptionEntry run_entries[]
+    = { { "detach", 'd', 0, G_OPTION_ARG_NONE, &detach, "Return once the process runs", NULL },
+        { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new ("ID");
   g_autoptr (GError) error = NULL;
   const char *command = run ? "run" : "create";
@@ -126,8 +124,8 @@ cmd_create_or_run (const RtGlobal *global, gboolean run, int argc, char **argv)
   sigemptyset (&forwarded);
   if (run && !detach)
     {
-      static const int signals[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-                                     SIGUSR2, SIGWINCH, SIGCONT };
+      static const int signals[]
+        = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
       for (gsize i = 0; i < G_N_ELEMENTS (signals); i++)
         sigaddset (&forwarded, signals[i]);
       sigprocmask (SIG_BLOCK, &forwarded, &previous);
@@ -176,29 +174,28 @@ cmd_spec (int argc, char **argv)
   gboolean terminal = FALSE, readonly = FALSE;
   gint64 memory = 0, pids = 0;
   double cpus = 0;
-  GOptionEntry entries[] = {
-    { "bundle", 'b', 0, G_OPTION_ARG_FILENAME, &bundle, "Write DIR/config.json (default: .)",
-      "DIR" },
-    { "rootfs", 0, 0, G_OPTION_ARG_FILENAME, &rootfs, "root.path (default: rootfs)", "PATH" },
-    { "readonly", 0, 0, G_OPTION_ARG_NONE, &readonly, "A read-only root file system", NULL },
-    { "terminal", 't', 0, G_OPTION_ARG_NONE, &terminal, "process.terminal", NULL },
-    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Add KEY=VALUE to the environment",
-      "KEY=VALUE" },
-    { "cwd", 'w', 0, G_OPTION_ARG_FILENAME, &cwd, "Working directory (default: /)", "DIR" },
-    { "hostname", 0, 0, G_OPTION_ARG_STRING, &hostname, "The container's hostname", "NAME" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric UID[:GID]", "UID[:GID]" },
-    { "network", 0, 0, G_OPTION_ARG_STRING, &network,
-      "none (a private network namespace, the default) or host", "MODE" },
-    { "memory", 'm', 0, G_OPTION_ARG_INT64, &memory, "Memory limit in bytes", "BYTES" },
-    { "cpus", 0, 0, G_OPTION_ARG_DOUBLE, &cpus, "CPU quota, in CPUs", "N" },
-    { "pids-limit", 0, 0, G_OPTION_ARG_INT64, &pids, "Most processes at once", "N" },
-    { "cgroups-path", 0, 0, G_OPTION_ARG_STRING, &cgroups_path, "linux.cgroupsPath", "PATH" },
-    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Host path of berth-init, run as PID 1",
-      "PATH" },
-    { "status-dir", 0, 0, G_OPTION_ARG_FILENAME, &status_dir,
-      "Host directory where berth-init writes the exit status", "DIR" },
-    { NULL }
-  };
+  GOptionEntry entries[]
+    = { { "bundle", 'b', 0, G_OPTION_ARG_FILENAME, &bundle, "Write DIR/config.json (default: .)",
+          "DIR" },
+        { "rootfs", 0, 0, G_OPTION_ARG_FILENAME, &rootfs, "root.path (default: rootfs)", "PATH" },
+        { "readonly", 0, 0, G_OPTION_ARG_NONE, &readonly, "A read-only root file system", NULL },
+        { "terminal", 't', 0, G_OPTION_ARG_NONE, &terminal, "process.terminal", NULL },
+        { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Add KEY=VALUE to the environment",
+          "KEY=VALUE" },
+        { "cwd", 'w', 0, G_OPTION_ARG_FILENAME, &cwd, "Working directory (default: /)", "DIR" },
+        { "hostname", 0, 0, G_OPTION_ARG_STRING, &hostname, "The container's hostname", "NAME" },
+        { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric UID[:GID]", "UID[:GID]" },
+        { "network", 0, 0, G_OPTION_ARG_STRING, &network,
+          "none (a private network namespace, the default) or host", "MODE" },
+        { "memory", 'm', 0, G_OPTION_ARG_INT64, &memory, "Memory limit in bytes", "BYTES" },
+        { "cpus", 0, 0, G_OPTION_ARG_DOUBLE, &cpus, "CPU quota, in CPUs", "N" },
+        { "pids-limit", 0, 0, G_OPTION_ARG_INT64, &pids, "Most processes at once", "N" },
+        { "cgroups-path", 0, 0, G_OPTION_ARG_STRING, &cgroups_path, "linux.cgroupsPath", "PATH" },
+        { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Host path of berth-init, run as PID 1",
+          "PATH" },
+        { "status-dir", 0, 0, G_OPTION_ARG_FILENAME, &status_dir,
+          "Host directory where berth-init writes the exit status", "DIR" },
+        { NULL } };
   g_autoptr (GOptionContext) context = g_option_context_new ("[-- COMMAND [ARG...]]");
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) spec = NULL;
@@ -214,8 +211,8 @@ cmd_spec (int argc, char **argv)
       argv++;
       argc--;
     }
-  o.args = argc > 1 ? (const char *const *) argv + 1 : default_args;
-  o.env = (const char *const *) env;
+  o.args = argc > 1 ? (const char *const *)argv + 1 : default_args;
+  o.env = (const char *const *)env;
   o.cwd = cwd;
   o.terminal = terminal;
   o.hostname = hostname;
@@ -229,8 +226,7 @@ cmd_spec (int argc, char **argv)
   o.status_dir = status_dir;
   if (network && !g_str_equal (network, "none") && !g_str_equal (network, "host"))
     {
-      fprintf (stderr, "berth-runtime spec: --network must be none or host, not \"%s\"\n",
-               network);
+      fprintf (stderr, "berth-runtime spec: --network must be none or host, not \"%s\"\n", network);
       return EXIT_USAGE;
     }
   o.host_network = g_strcmp0 (network, "host") == 0;
@@ -240,15 +236,15 @@ cmd_spec (int argc, char **argv)
       guint64 uid, gid = 0;
 
       if (!g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &uid, NULL)
-          || (parts[1] && !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid,
-                                                       NULL)))
+          || (parts[1]
+              && !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid, NULL)))
         {
           fprintf (stderr, "berth-runtime spec: --user wants numeric UID[:GID], not \"%s\"\n",
                    user);
           return EXIT_USAGE;
         }
-      o.uid = (guint32) uid;
-      o.gid = (guint32) (parts[1] ? gid : uid);
+      o.uid = (guint32)uid;
+      o.gid = (guint32)(parts[1] ? gid : uid);
     }
 
   spec = berth_oci_spec_new (&o, &error);

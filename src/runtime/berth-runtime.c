@@ -69,8 +69,8 @@ cmd_start (const RtGlobal *global, int argc, char **argv)
   RtStatus status;
   int fd;
 
-  parse_command_options (&argc, &argv, "ID", "Run the process of a created container.", entries,
-                         1, 1);
+  parse_command_options (&argc, &argv, "ID", "Run the process of a created container.", entries, 1,
+                         1);
   state = rt_state_load (global->root, argv[1], &error);
   if (state == NULL)
     return fail (error);
@@ -115,8 +115,8 @@ cmd_state (const RtGlobal *global, int argc, char **argv)
   g_autofree char *json = NULL;
   GError *error = NULL;
 
-  parse_command_options (&argc, &argv, "ID", "Print the OCI state of a container as JSON.",
-                         entries, 1, 1);
+  parse_command_options (&argc, &argv, "ID", "Print the OCI state of a container as JSON.", entries,
+                         1, 1);
   state = rt_state_load (global->root, argv[1], &error);
   if (state == NULL)
     return fail (error);
@@ -163,10 +163,9 @@ static int
 cmd_kill (const RtGlobal *global, int argc, char **argv)
 {
   gboolean all = FALSE;
-  GOptionEntry entries[] = {
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Signal every process in the container", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+    = { { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Signal every process in the container", NULL },
+        { NULL } };
   g_autoptr (RtState) state = NULL;
   GError *error = NULL;
   int signo = SIGTERM;
@@ -232,10 +231,9 @@ static int
 cmd_delete (const RtGlobal *global, int argc, char **argv)
 {
   gboolean force = FALSE;
-  GOptionEntry entries[] = {
-    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill the container first if it runs", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+    = { { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill the container first if it runs", NULL },
+        { NULL } };
   g_autoptr (RtState) state = NULL;
   GError *error = NULL;
   RtStatus status;
@@ -278,17 +276,15 @@ cmd_delete (const RtGlobal *global, int argc, char **argv)
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+  return g_strcmp0 (*(char *const *)a, *(char *const *)b);
 }
 
 static int
 cmd_list (const RtGlobal *global, int argc, char **argv)
 {
   gboolean quiet = FALSE;
-  GOptionEntry entries[] = {
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print the ids only", NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+    = { { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print the ids only", NULL }, { NULL } };
   g_autoptr (GDir) dir = NULL;
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   const char *name;

@@ -26,7 +26,7 @@ fs_is (const char *path, long magic)
 {
   struct statfs st;
 
-  return statfs (path, &st) == 0 && (long) st.f_type == magic;
+  return statfs (path, &st) == 0 && (long)st.f_type == magic;
 }
 
 RtCgroupLayout
@@ -116,7 +116,7 @@ join (const char *dir, pid_t pid, GError **error)
 {
   char value[32];
 
-  g_snprintf (value, sizeof value, "%d", (int) pid);
+  g_snprintf (value, sizeof value, "%d", (int)pid);
   return write_value (dir, "cgroup.procs", value, error);
 }
 
@@ -156,7 +156,7 @@ enable_v2_controllers (const char *root, const char *relative, GError **error)
       g_free (dir);
       dir = next;
     }
-  (void) error;
+  (void)error;
   return TRUE;
 }
 
@@ -200,12 +200,12 @@ prepare_v2 (const RtSpec *spec, const char *root, const char *relative, gboolean
     }
   if (spec->cpu_quota >= 0 || spec->cpu_period > 0)
     {
-      g_autofree char *v = spec->cpu_quota > 0
-                             ? g_strdup_printf ("%" G_GINT64_FORMAT " %" G_GUINT64_FORMAT,
-                                                spec->cpu_quota,
-                                                spec->cpu_period ? spec->cpu_period : 100000)
-                             : g_strdup_printf ("max %" G_GUINT64_FORMAT,
-                                                spec->cpu_period ? spec->cpu_period : 100000);
+      g_autofree char *v
+        = spec->cpu_quota > 0
+            ? g_strdup_printf ("%" G_GINT64_FORMAT " %" G_GUINT64_FORMAT, spec->cpu_quota,
+                               spec->cpu_period ? spec->cpu_period : 100000)
+            : g_strdup_printf ("max %" G_GUINT64_FORMAT,
+                               spec->cpu_period ? spec->cpu_period : 100000);
       if (!write_value (dir, "cpu.max", v, error))
         return FALSE;
     }
@@ -234,9 +234,9 @@ setup_devices_v1 (const RtSpec *spec, const char *dir, GError **error)
       const RtDeviceRule *r = &spec->device_rules[i];
       g_autofree char *major = r->major < 0 ? g_strdup ("*") : i64 (r->major);
       g_autofree char *minor = r->minor < 0 ? g_strdup ("*") : i64 (r->minor);
-      g_autofree char *rule = r->type == 'a' ? g_strdup ("a")
-                                             : g_strdup_printf ("%c %s:%s %s", r->type, major,
-                                                                minor, r->access);
+      g_autofree char *rule = r->type == 'a'
+                                ? g_strdup ("a")
+                                : g_strdup_printf ("%c %s:%s %s", r->type, major, minor, r->access);
 
       if (!write_value (dir, r->allow ? "devices.allow" : "devices.deny", rule, error))
         return FALSE;
@@ -375,8 +375,8 @@ resolve_path (const RtSpec *spec, const char *id, gboolean systemd_cgroup, char 
 
   if (strstr (*relative, "..") != NULL)
     {
-      g_set_error (error, RT_ERROR, RT_ERROR_INVALID,
-                   "linux.cgroupsPath \"%s\" may not contain ..", spec->cgroups_path);
+      g_set_error (error, RT_ERROR, RT_ERROR_INVALID, "linux.cgroupsPath \"%s\" may not contain ..",
+                   spec->cgroups_path);
       return FALSE;
     }
   return TRUE;
@@ -393,7 +393,7 @@ record_dirs (RtState *state, GPtrArray *made)
     g_ptr_array_add (all, g_strdup (made->pdata[i]));
   g_ptr_array_add (all, NULL);
   g_free (state->cgroup_dirs);
-  state->cgroup_dirs = (char **) g_ptr_array_free (all, FALSE);
+  state->cgroup_dirs = (char **)g_ptr_array_free (all, FALSE);
 }
 
 static gboolean
@@ -423,8 +423,7 @@ rt_cgroup_prepare (const RtSpec *spec, const char *id, gboolean systemd_cgroup, 
     ok = prepare_v2 (spec, CGROUP_ROOT, relative, wants_limits (spec), made, state, cgroup_fd,
                      error);
   else if (layout == RT_CGROUP_HYBRID)
-    ok = prepare_v2 (spec, CGROUP_ROOT "/unified", relative, FALSE, made, state, cgroup_fd,
-                     error);
+    ok = prepare_v2 (spec, CGROUP_ROOT "/unified", relative, FALSE, made, state, cgroup_fd, error);
   record_dirs (state, made);
   return ok;
 }

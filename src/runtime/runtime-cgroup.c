@@ -50,7 +50,7 @@ rt_cgroup_pids (const RtState *state)
 
       if (g_ascii_string_to_unsigned (lines[i], 10, 1, G_MAXINT32, &pid, NULL))
         {
-          pid_t p = (pid_t) pid;
+          pid_t p = (pid_t)pid;
           g_array_append_val (pids, p);
         }
     }

@@ -20,7 +20,7 @@ static struct
   gint64 started;
 } rt_log = { -1, RT_LOG_TEXT, FALSE, 0 };
 
-G_DEFINE_QUARK (berth-runtime-error-quark, rt_error)
+G_DEFINE_QUARK (berth - runtime - error - quark, rt_error)
 
 static void
 set_str (char **slot, const char *value)
@@ -166,7 +166,7 @@ log_line (const char *level, const char *message, gboolean to_stderr)
   if (to_stderr)
     {
       g_autofree char *line = g_strdup_printf ("berth-runtime: %s\n", message);
-      (void) !write (STDERR_FILENO, line, strlen (line));
+      (void)!write (STDERR_FILENO, line, strlen (line));
     }
   if (rt_log.fd >= 0)
     {
@@ -182,7 +182,7 @@ log_line (const char *level, const char *message, gboolean to_stderr)
         }
       else
         line = g_strdup_printf ("%s level=%s msg=\"%s\"\n", stamp, level, message);
-      (void) !write (rt_log.fd, line, strlen (line));
+      (void)!write (rt_log.fd, line, strlen (line));
     }
 }
 
@@ -212,8 +212,8 @@ rt_log_debug (const char *format, ...)
   text = g_strdup_vprintf (format, args);
   va_end (args);
   /* Time since the process started: where create spends its time. */
-  message = g_strdup_printf ("[%.3f ms] %s",
-                             (g_get_monotonic_time () - rt_log.started) / 1000.0, text);
+  message
+    = g_strdup_printf ("[%.3f ms] %s", (g_get_monotonic_time () - rt_log.started) / 1000.0, text);
   log_line ("debug", message, rt_log.fd < 0);
 }
 
@@ -256,14 +256,14 @@ static const struct
   const char *name;
   int number;
 } signal_names[] = {
-  { "HUP", SIGHUP },       { "INT", SIGINT },       { "QUIT", SIGQUIT },     { "ILL", SIGILL },
-  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT },     { "IOT", SIGIOT },       { "BUS", SIGBUS },
-  { "FPE", SIGFPE },       { "KILL", SIGKILL },     { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },     { "TERM", SIGTERM },
-  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },     { "CONT", SIGCONT },     { "STOP", SIGSTOP },
-  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },     { "URG", SIGURG },
-  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-  { "WINCH", SIGWINCH },   { "IO", SIGIO },         { "POLL", SIGPOLL },     { "PWR", SIGPWR },
+  { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+  { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+  { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
   { "SYS", SIGSYS },
 };
 
@@ -274,7 +274,7 @@ rt_signal_parse (const char *name)
   guint64 number;
 
   if (g_ascii_string_to_unsigned (name, 10, 1, SIGRTMAX, &number, NULL))
-    return (int) number;
+    return (int)number;
   if (g_ascii_strncasecmp (p, "SIG", 3) == 0)
     p += 3;
   for (gsize i = 0; i < G_N_ELEMENTS (signal_names); i++)
@@ -288,7 +288,7 @@ rt_signal_parse (const char *name)
       if (p[5] != '\0' && !g_ascii_string_to_signed (p + 5, 10, -32, 32, &offset, NULL))
         return -1;
       number = (max ? SIGRTMAX : SIGRTMIN) + offset;
-      return (int) number >= SIGRTMIN && (int) number <= SIGRTMAX ? (int) number : -1;
+      return (int)number >= SIGRTMIN && (int)number <= SIGRTMAX ? (int)number : -1;
     }
   return -1;
 }
@@ -300,7 +300,7 @@ rt_write_file_atomic (const char *path, const char *contents, gssize len, GError
    * crash of the disk to survive, so no fsync on this path. */
   g_autofree char *tmp = g_strdup_printf ("%s.tmp", path);
   int fd;
-  gsize size = len < 0 ? strlen (contents) : (gsize) len;
+  gsize size = len < 0 ? strlen (contents) : (gsize)len;
   gsize done = 0;
 
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -321,8 +321,8 @@ rt_write_file_atomic (const char *path, const char *contents, gssize len, GError
           int errsv = n < 0 ? errno : ENOSPC;
           close (fd);
           unlink (tmp);
-          g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "cannot write %s: %s",
-                       tmp, g_strerror (errsv));
+          g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "cannot write %s: %s", tmp,
+                       g_strerror (errsv));
           return FALSE;
         }
       done += n;

@@ -29,7 +29,7 @@ send_fd (int sock, int fd, const char *name)
   ssize_t r;
 
   memset (&control, 0, sizeof control);
-  iov.iov_base = (void *) name;
+  iov.iov_base = (void *)name;
   iov.iov_len = strlen (name);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -57,8 +57,8 @@ rt_console_create (const RtContainer *c, char **message)
 
   if (master < 0)
     {
-      *message = g_strdup_printf ("cannot open the container's /dev/pts/ptmx: %s",
-                                  g_strerror (errno));
+      *message
+        = g_strdup_printf ("cannot open the container's /dev/pts/ptmx: %s", g_strerror (errno));
       return -1;
     }
   if (ioctl (master, TIOCSPTLCK, &unlock) < 0 || ioctl (master, TIOCGPTN, &n) < 0)
@@ -101,8 +101,8 @@ rt_console_attach (int slave, char **message)
 {
   if (setsid () < 0 || ioctl (slave, TIOCSCTTY, 0) < 0)
     {
-      *message = g_strdup_printf ("cannot make the pty the controlling terminal: %s",
-                                  g_strerror (errno));
+      *message
+        = g_strdup_printf ("cannot make the pty the controlling terminal: %s", g_strerror (errno));
       return FALSE;
     }
   for (int fd = 0; fd < 3; fd++)

@@ -31,7 +31,7 @@ report_failure (const RtContainer *c, const char *message, int status)
   g_autofree char *packet = g_strdup_printf ("E%s", message);
 
   if (c->sync_fd >= 0)
-    (void) !send (c->sync_fd, packet, strlen (packet), MSG_NOSIGNAL);
+    (void)!send (c->sync_fd, packet, strlen (packet), MSG_NOSIGNAL);
   _exit (status);
 }
 
@@ -41,7 +41,7 @@ late_failure (const char *message, int status)
 {
   g_autofree char *line = g_strdup_printf ("berth-runtime: %s\n", message);
 
-  (void) !write (STDERR_FILENO, line, strlen (line));
+  (void)!write (STDERR_FILENO, line, strlen (line));
   _exit (status);
 }
 
@@ -57,8 +57,8 @@ join_namespaces (const RtContainer *c, char **message)
         continue;
       if (setns (c->ns_fds[i], spec->namespaces[i].nstype) < 0)
         {
-          *message = g_strdup_printf ("cannot join the namespace %s: %s",
-                                      spec->namespaces[i].path, g_strerror (errno));
+          *message = g_strdup_printf ("cannot join the namespace %s: %s", spec->namespaces[i].path,
+                                      g_strerror (errno));
           return FALSE;
         }
       close (c->ns_fds[i]);
@@ -67,7 +67,7 @@ join_namespaces (const RtContainer *c, char **message)
 }
 
 static const char *const namespaced_sysctl_prefixes[] = {
-  "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+  "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",          "kernel.sem", "kernel.shmall",
   "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced", "fs.mqueue.", "net.",
 };
 
@@ -93,8 +93,7 @@ set_sysctls (const RtContainer *c, char **message)
                                                    : (spec->clone_flags & CLONE_NEWIPC) != 0;
       if (!allowed)
         {
-          *message = g_strdup_printf ("sysctl %s is not scoped by the container's namespaces",
-                                      key);
+          *message = g_strdup_printf ("sysctl %s is not scoped by the container's namespaces", key);
           return FALSE;
         }
       g_strdelimit (key, ".", '/');
@@ -203,7 +202,7 @@ rt_container_main (const RtContainer *c)
     report_failure (c, message, 1);
   if (!rt_process_set_rlimits (spec, &message))
     report_failure (c, message, 1);
-  umask (spec->umask >= 0 ? (mode_t) spec->umask : 022);
+  umask (spec->umask >= 0 ? (mode_t)spec->umask : 022);
 
   if (console_slave >= 0)
     {

@@ -12,15 +12,15 @@ G_BEGIN_DECLS
 typedef struct
 {
   const RtSpec *spec;
-  int sync_fd;     /* SOCK_SEQPACKET to the parent: 'C' in, 'R' or 'E'+message out */
-  int fifo_fd;     /* exec.fifo opened for reading; start writes a byte into it */
-  int console_fd;  /* connected --console-socket, or -1 */
-  int *ns_fds;     /* namespaces to join, in spec->namespaces order (-1: none) */
+  int sync_fd;    /* SOCK_SEQPACKET to the parent: 'C' in, 'R' or 'E'+message out */
+  int fifo_fd;    /* exec.fifo opened for reading; start writes a byte into it */
+  int console_fd; /* connected --console-socket, or -1 */
+  int *ns_fds;    /* namespaces to join, in spec->namespaces order (-1: none) */
   int last_cap;
   struct sock_fprog seccomp; /* len 0: no filter */
   unsigned int seccomp_flags;
   int preserve_fds;
-  gboolean cgroup_ns; /* unshare the cgroup namespace once placed in the cgroup */
+  gboolean cgroup_ns;      /* unshare the cgroup namespace once placed in the cgroup */
   gboolean cgroup_v2_only; /* a "cgroup" mount becomes cgroup2 of the whole tree */
   gboolean has_unified;    /* a cgroup2 hierarchy exists (pure or hybrid) */
 } RtContainer;

@@ -38,7 +38,7 @@ connect_console (const char *path, GError **error)
     }
   strcpy (addr.sun_path, path);
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (fd < 0 || connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     {
       int errsv = errno;
       if (fd >= 0)
@@ -71,10 +71,10 @@ clone_container (int flags, int cgroup_fd, gboolean *placed)
     {
       struct rt_clone_args args = { 0 };
 
-      args.flags = (guint64) flags | RT_CLONE_INTO_CGROUP;
+      args.flags = (guint64)flags | RT_CLONE_INTO_CGROUP;
       args.exit_signal = SIGCHLD;
-      args.cgroup = (guint64) cgroup_fd;
-      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+      args.cgroup = (guint64)cgroup_fd;
+      pid = (pid_t)syscall (SYS_clone3, &args, sizeof args);
       if (pid >= 0)
         {
           *placed = TRUE;
@@ -83,7 +83,7 @@ clone_container (int flags, int cgroup_fd, gboolean *placed)
       if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EOPNOTSUPP)
         return -1;
     }
-  return (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  return (pid_t)syscall (SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
 static char *
@@ -184,8 +184,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
       int errsv = errno;
       g_free (seccomp.filter);
       if (errsv == EEXIST)
-        g_set_error (error, RT_ERROR, RT_ERROR_STATE, "container %s already exists",
-                     options->id);
+        g_set_error (error, RT_ERROR, RT_ERROR_STATE, "container %s already exists", options->id);
       else
         g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "cannot create %s: %s", state->dir,
                      g_strerror (errsv));
@@ -193,8 +192,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
     }
 
   fifo = rt_state_fifo_path (state->dir);
-  if (mkfifo (fifo, 0600) < 0
-      || (fifo_fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+  if (mkfifo (fifo, 0600) < 0 || (fifo_fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
     {
       rt_set_errno (error, errno, "cannot create %s", fifo);
       goto fail;
@@ -212,15 +210,13 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
       ns_fds[i] = open (spec->namespaces[i].path, O_RDONLY | O_CLOEXEC);
       if (ns_fds[i] < 0)
         {
-          rt_set_errno (error, errno, "cannot open the namespace %s",
-                                 spec->namespaces[i].path);
+          rt_set_errno (error, errno, "cannot open the namespace %s", spec->namespaces[i].path);
           goto fail;
         }
       /* A pid namespace applies to children: join it before the clone. */
       if (spec->namespaces[i].nstype == CLONE_NEWPID && setns (ns_fds[i], CLONE_NEWPID) < 0)
         {
-          rt_set_errno (error, errno, "cannot join the pid namespace %s",
-                                 spec->namespaces[i].path);
+          rt_set_errno (error, errno, "cannot join the pid namespace %s", spec->namespaces[i].path);
           goto fail;
         }
     }
@@ -268,8 +264,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
   close_fd (&console_fd);
   close_fd (&cgroup_fd);
 
-  rt_log_debug ("cloned the container's process %d%s", (int) pid,
-                placed ? " into its cgroup" : "");
+  rt_log_debug ("cloned the container's process %d%s", (int)pid, placed ? " into its cgroup" : "");
   if (!rt_cgroup_join (spec, options->id, global->systemd_cgroup, pid, placed, state, error))
     goto fail;
   rt_log_debug ("cgroup ready");
@@ -285,7 +280,8 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
     {
       reply[MAX (n, 1)] = '\0';
       g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "%s",
-                   n > 1 && reply[0] == 'E' ? reply + 1 : "the container's process died during setup");
+                   n > 1 && reply[0] == 'E' ? reply + 1
+                                            : "the container's process died during setup");
       goto fail;
     }
   close_fd (&sync[0]);
@@ -298,7 +294,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
     goto fail;
   if (options->pid_file)
     {
-      g_autofree char *text = g_strdup_printf ("%d", (int) pid);
+      g_autofree char *text = g_strdup_printf ("%d", (int)pid);
       if (!rt_write_file_atomic (options->pid_file, text, -1, error))
         goto fail;
     }

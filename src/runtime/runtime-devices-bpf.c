@@ -79,14 +79,14 @@ add_rule (GArray *prog, const RtDeviceRule *rule)
       if (rule->allow)
         {
           /* requested & ~allowed must be empty */
-          block[n++] = ALU32_IMM (BPF_AND, BPF_REG_1, (gint32) ~bits);
+          block[n++] = ALU32_IMM (BPF_AND, BPF_REG_1, (gint32)~bits);
           jumps[n_jumps++] = n;
           block[n++] = JMP_IMM (BPF_JNE, BPF_REG_1, 0, 0);
         }
       else
         {
           /* requested & denied must not be empty */
-          block[n++] = ALU32_IMM (BPF_AND, BPF_REG_1, (gint32) bits);
+          block[n++] = ALU32_IMM (BPF_AND, BPF_REG_1, (gint32)bits);
           jumps[n_jumps++] = n;
           block[n++] = JMP_IMM (BPF_JEQ, BPF_REG_1, 0, 0);
         }
@@ -94,17 +94,17 @@ add_rule (GArray *prog, const RtDeviceRule *rule)
   if (rule->major >= 0)
     {
       jumps[n_jumps++] = n;
-      block[n++] = JMP_IMM (BPF_JNE, BPF_REG_4, (gint32) rule->major, 0);
+      block[n++] = JMP_IMM (BPF_JNE, BPF_REG_4, (gint32)rule->major, 0);
     }
   if (rule->minor >= 0)
     {
       jumps[n_jumps++] = n;
-      block[n++] = JMP_IMM (BPF_JNE, BPF_REG_5, (gint32) rule->minor, 0);
+      block[n++] = JMP_IMM (BPF_JNE, BPF_REG_5, (gint32)rule->minor, 0);
     }
   block[n++] = MOV64_IMM (BPF_REG_0, rule->allow ? 1 : 0);
   block[n++] = EXIT ();
   for (int j = 0; j < n_jumps; j++)
-    block[jumps[j]].off = (gint16) (n - jumps[j] - 1);
+    block[jumps[j]].off = (gint16)(n - jumps[j] - 1);
   g_array_append_vals (prog, block, n);
   return n_jumps == 0;
 }
@@ -135,17 +135,17 @@ rt_devices_bpf_attach (const RtSpec *spec, int cgroup_fd, GError **error)
 
   memset (&attr, 0, sizeof attr);
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-  attr.insns = (guint64) (guintptr) prog->data;
+  attr.insns = (guint64)(guintptr)prog->data;
   attr.insn_cnt = prog->len;
-  attr.license = (guint64) (guintptr) "LGPL";
-  prog_fd = (int) syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  attr.license = (guint64)(guintptr) "LGPL";
+  prog_fd = (int)syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
   if (prog_fd < 0)
     {
       int errsv = errno;
 
       /* Again with the verifier's log, to say why. */
       log = g_malloc0 (65536);
-      attr.log_buf = (guint64) (guintptr) log;
+      attr.log_buf = (guint64)(guintptr)log;
       attr.log_size = 65536;
       attr.log_level = 1;
       syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
@@ -162,14 +162,13 @@ rt_devices_bpf_attach (const RtSpec *spec, int cgroup_fd, GError **error)
   /* Multi: a program the cgroup's parent has (systemd's, berthd's) keeps
    * applying as well. */
   attr.attach_flags = BPF_F_ALLOW_MULTI;
-  r = (int) syscall (SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr);
+  r = (int)syscall (SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr);
   close (prog_fd);
   if (r < 0)
     {
       int errsv = errno;
       g_set_error (error, RT_ERROR, RT_ERROR_FAILED,
-                   "cannot attach the device access program to the cgroup: %s",
-                   g_strerror (errsv));
+                   "cannot attach the device access program to the cgroup: %s", g_strerror (errsv));
       return FALSE;
     }
   return TRUE;

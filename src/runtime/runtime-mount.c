@@ -23,8 +23,8 @@
 
 #define FD_PATH_MAX 64
 
-static gboolean
-fail_errno (char **message, int errsv, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static gboolean fail_errno (char **message, int errsv, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
 
 static gboolean
 fail_errno (char **message, int errsv, const char *format, ...)
@@ -48,7 +48,7 @@ open_in_root (int rootfd, const char *path, int flags)
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   while (*path == '/')
     path++;
-  return (int) syscall (SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+  return (int)syscall (SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
 }
 
 static void
@@ -88,15 +88,14 @@ ensure_path (int rootfd, const char *path, gboolean directory, char **message)
         {
           if (last && !directory)
             {
-              int w = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                              0644);
+              int w
+                = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
               if (w >= 0)
                 close (w);
             }
           else
             mkdirat (parent, name, 0755);
-          fd = open_in_root (rootfd, prefix->str,
-                             O_PATH | (last && !directory ? 0 : O_DIRECTORY));
+          fd = open_in_root (rootfd, prefix->str, O_PATH | (last && !directory ? 0 : O_DIRECTORY));
         }
       if (fd < 0)
         {
@@ -213,7 +212,7 @@ static const struct
   const char *name;
   unsigned int major, minor;
 } default_devices[] = {
-  { "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+  { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
   { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
@@ -222,9 +221,8 @@ static const struct
   const char *name;
   const char *target;
 } default_links[] = {
-  { "fd", "/proc/self/fd" },         { "stdin", "/proc/self/fd/0" },
-  { "stdout", "/proc/self/fd/1" },   { "stderr", "/proc/self/fd/2" },
-  { "ptmx", "pts/ptmx" },            { "core", "/proc/kcore" },
+  { "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+  { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },         { "core", "/proc/kcore" },
 };
 
 /* One device node, made with mknod; where that is refused, bound from the
@@ -308,8 +306,8 @@ setup_dev (const RtContainer *c, int rootfd, gboolean dev_is_tmpfs, char **messa
   for (gsize i = 0; i < spec->n_devices; i++)
     {
       const RtDevice *d = &spec->devices[i];
-      if (!make_device (rootfd, d->path, d->type, (unsigned) d->major, (unsigned) d->minor,
-                        d->mode, d->uid, d->gid, message))
+      if (!make_device (rootfd, d->path, d->type, (unsigned)d->major, (unsigned)d->minor, d->mode,
+                        d->uid, d->gid, message))
         return FALSE;
     }
   return TRUE;

@@ -36,13 +36,13 @@ rt_process_set_rlimits (const RtSpec *spec, char **message)
 
           getrlimit (r->resource, &current);
           if (errsv == EPERM && r->hard > current.rlim_max)
-            *message = g_strdup_printf (
-              "cannot set rlimit %d: its hard limit %" G_GUINT64_FORMAT
-              " is above the caller's %" G_GUINT64_FORMAT " (raising it needs CAP_SYS_RESOURCE)",
-              r->resource, r->hard, (guint64) current.rlim_max);
+            *message = g_strdup_printf ("cannot set rlimit %d: its hard limit %" G_GUINT64_FORMAT
+                                        " is above the caller's %" G_GUINT64_FORMAT
+                                        " (raising it needs CAP_SYS_RESOURCE)",
+                                        r->resource, r->hard, (guint64)current.rlim_max);
           else
-            *message = g_strdup_printf ("cannot set rlimit %d: %s", r->resource,
-                                        g_strerror (errsv));
+            *message
+              = g_strdup_printf ("cannot set rlimit %d: %s", r->resource, g_strerror (errsv));
           return FALSE;
         }
     }
@@ -123,11 +123,11 @@ capset_raw (guint64 effective, guint64 permitted, guint64 inheritable)
 
   for (int i = 0; i < 2; i++)
     {
-      data[i].effective = (guint32) (effective >> (32 * i));
-      data[i].permitted = (guint32) (permitted >> (32 * i));
-      data[i].inheritable = (guint32) (inheritable >> (32 * i));
+      data[i].effective = (guint32)(effective >> (32 * i));
+      data[i].permitted = (guint32)(permitted >> (32 * i));
+      data[i].inheritable = (guint32)(inheritable >> (32 * i));
     }
-  return (int) syscall (SYS_capset, &header, data);
+  return (int)syscall (SYS_capset, &header, data);
 }
 
 static gboolean
@@ -147,7 +147,8 @@ gboolean
 rt_process_finalize (const RtContainer *c, char **message)
 {
   const RtSpec *spec = c->spec;
-  guint64 mask = c->last_cap >= 63 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << (c->last_cap + 1)) - 1;
+  guint64 mask
+    = c->last_cap >= 63 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << (c->last_cap + 1)) - 1;
 
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which is
    * about to go: load it first. With it, load it last, so that the
@@ -176,12 +177,12 @@ rt_process_finalize (const RtContainer *c, char **message)
     }
   if (setresgid (spec->gid, spec->gid, spec->gid) < 0)
     {
-      *message = g_strdup_printf ("cannot set gid %u: %s", (unsigned) spec->gid, g_strerror (errno));
+      *message = g_strdup_printf ("cannot set gid %u: %s", (unsigned)spec->gid, g_strerror (errno));
       return FALSE;
     }
   if (setresuid (spec->uid, spec->uid, spec->uid) < 0)
     {
-      *message = g_strdup_printf ("cannot set uid %u: %s", (unsigned) spec->uid, g_strerror (errno));
+      *message = g_strdup_printf ("cannot set uid %u: %s", (unsigned)spec->uid, g_strerror (errno));
       return FALSE;
     }
   prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0);

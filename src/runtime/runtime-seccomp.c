@@ -30,8 +30,7 @@ get_array (JsonObject *obj, const char *member, JsonArray *fallback)
   return node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : fallback;
 }
 
-static gboolean
-seccomp_fail (GError **error, int r, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static gboolean seccomp_fail (GError **error, int r, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
 static gboolean
 seccomp_fail (GError **error, int r, const char *format, ...)
@@ -63,7 +62,7 @@ parse_action (JsonObject *obj, const char *member, gint64 default_errno, guint32
   if (g_str_equal (name, "SCMP_ACT_ALLOW"))
     *action = SCMP_ACT_ALLOW;
   else if (g_str_equal (name, "SCMP_ACT_ERRNO"))
-    *action = SCMP_ACT_ERRNO ((guint16) errno_ret);
+    *action = SCMP_ACT_ERRNO ((guint16)errno_ret);
   else if (g_str_equal (name, "SCMP_ACT_KILL") || g_str_equal (name, "SCMP_ACT_KILL_THREAD"))
     *action = SCMP_ACT_KILL_THREAD;
   else if (g_str_equal (name, "SCMP_ACT_KILL_PROCESS"))
@@ -71,7 +70,7 @@ parse_action (JsonObject *obj, const char *member, gint64 default_errno, guint32
   else if (g_str_equal (name, "SCMP_ACT_TRAP"))
     *action = SCMP_ACT_TRAP;
   else if (g_str_equal (name, "SCMP_ACT_TRACE"))
-    *action = SCMP_ACT_TRACE ((guint16) errno_ret);
+    *action = SCMP_ACT_TRACE ((guint16)errno_ret);
   else if (g_str_equal (name, "SCMP_ACT_LOG"))
     *action = SCMP_ACT_LOG;
   else
@@ -91,9 +90,12 @@ parse_op (const char *name, enum scmp_compare *op)
     const char *name;
     enum scmp_compare op;
   } ops[] = {
-    { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-    { "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-    { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+    { "SCMP_CMP_NE", SCMP_CMP_NE },
+    { "SCMP_CMP_LT", SCMP_CMP_LT },
+    { "SCMP_CMP_LE", SCMP_CMP_LE },
+    { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+    { "SCMP_CMP_GE", SCMP_CMP_GE },
+    { "SCMP_CMP_GT", SCMP_CMP_GT },
     { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
   };
 
@@ -136,18 +138,17 @@ add_rule (scmp_filter_ctx ctx, guint32 default_action, JsonObject *rule, guint i
       JsonObject *a = json_array_get_object_element (args, i);
       enum scmp_compare op;
 
-      if (a == NULL
-          || !parse_op (json_object_get_string_member_with_default (a, "op", NULL), &op))
+      if (a == NULL || !parse_op (json_object_get_string_member_with_default (a, "op", NULL), &op))
         {
           g_set_error (error, RT_ERROR, RT_ERROR_INVALID,
                        "linux.seccomp.syscalls[%u].args[%u] needs index, value and a valid op",
                        index, i);
           return FALSE;
         }
-      cmps[i].arg = (unsigned int) json_object_get_int_member_with_default (a, "index", 0);
+      cmps[i].arg = (unsigned int)json_object_get_int_member_with_default (a, "index", 0);
       cmps[i].op = op;
-      cmps[i].datum_a = (scmp_datum_t) json_object_get_int_member_with_default (a, "value", 0);
-      cmps[i].datum_b = (scmp_datum_t) json_object_get_int_member_with_default (a, "valueTwo", 0);
+      cmps[i].datum_a = (scmp_datum_t)json_object_get_int_member_with_default (a, "value", 0);
+      cmps[i].datum_b = (scmp_datum_t)json_object_get_int_member_with_default (a, "valueTwo", 0);
       for (guint j = 0; j < i; j++)
         if (cmps[j].arg == cmps[i].arg)
           repeated = TRUE;
@@ -286,7 +287,7 @@ compile (JsonNode *node, RtSeccompProgram *program, GError **error)
       return seccomp_fail (error, EIO, "cannot read the compiled filter");
     }
   close (fd);
-  program->len = (unsigned short) (size / sizeof (struct sock_filter));
+  program->len = (unsigned short)(size / sizeof (struct sock_filter));
   return TRUE;
 }
 
@@ -306,8 +307,8 @@ cache_path (JsonNode *node, const char *cache_dir)
 
   g_snprintf (version, sizeof version, "\n%u.%u.%u %u\n", v->major, v->minor, v->micro,
               seccomp_arch_native ());
-  g_checksum_update (sum, (const guchar *) text, -1);
-  g_checksum_update (sum, (const guchar *) version, -1);
+  g_checksum_update (sum, (const guchar *)text, -1);
+  g_checksum_update (sum, (const guchar *)version, -1);
   name = g_strdup_printf ("seccomp-%s.bpf", g_checksum_get_string (sum));
   return g_build_filename (cache_dir, name, NULL);
 }
@@ -329,15 +330,15 @@ rt_seccomp_compile (JsonNode *node, const char *cache_dir, RtSeccompProgram *pro
       if (g_file_get_contents (path, &data, &len, NULL) && len > 0
           && len % sizeof (struct sock_filter) == 0 && len / sizeof (struct sock_filter) <= 0xffff)
         {
-          program->filter = (struct sock_filter *) g_steal_pointer (&data);
-          program->len = (unsigned short) (len / sizeof (struct sock_filter));
+          program->filter = (struct sock_filter *)g_steal_pointer (&data);
+          program->len = (unsigned short)(len / sizeof (struct sock_filter));
           return TRUE;
         }
     }
   if (!compile (node, program, error))
     return FALSE;
   if (path && g_mkdir_with_parents (cache_dir, 0700) == 0)
-    rt_write_file_atomic (path, (const char *) program->filter,
+    rt_write_file_atomic (path, (const char *)program->filter,
                           program->len * sizeof (struct sock_filter), NULL);
   return TRUE;
 }

@@ -11,14 +11,46 @@
 #include <sys/resource.h>
 
 static const char *const capability_names[] = {
-  "CHOWN",           "DAC_OVERRIDE",     "DAC_READ_SEARCH", "FOWNER",      "FSETID",
-  "KILL",            "SETGID",           "SETUID",          "SETPCAP",     "LINUX_IMMUTABLE",
-  "NET_BIND_SERVICE", "NET_BROADCAST",   "NET_ADMIN",       "NET_RAW",     "IPC_LOCK",
-  "IPC_OWNER",       "SYS_MODULE",       "SYS_RAWIO",       "SYS_CHROOT",  "SYS_PTRACE",
-  "SYS_PACCT",       "SYS_ADMIN",        "SYS_BOOT",        "SYS_NICE",    "SYS_RESOURCE",
-  "SYS_TIME",        "SYS_TTY_CONFIG",   "MKNOD",           "LEASE",       "AUDIT_WRITE",
-  "AUDIT_CONTROL",   "SETFCAP",          "MAC_OVERRIDE",    "MAC_ADMIN",   "SYSLOG",
-  "WAKE_ALARM",      "BLOCK_SUSPEND",    "AUDIT_READ",      "PERFMON",     "BPF",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "LINUX_IMMUTABLE",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_ADMIN",
+  "NET_RAW",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "SYS_MODULE",
+  "SYS_RAWIO",
+  "SYS_CHROOT",
+  "SYS_PTRACE",
+  "SYS_PACCT",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_NICE",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTY_CONFIG",
+  "MKNOD",
+  "LEASE",
+  "AUDIT_WRITE",
+  "AUDIT_CONTROL",
+  "SETFCAP",
+  "MAC_OVERRIDE",
+  "MAC_ADMIN",
+  "SYSLOG",
+  "WAKE_ALARM",
+  "BLOCK_SUSPEND",
+  "AUDIT_READ",
+  "PERFMON",
+  "BPF",
   "CHECKPOINT_RESTORE",
 };
 
@@ -29,7 +61,7 @@ rt_capability_from_name (const char *name)
     name += 4;
   for (gsize i = 0; i < G_N_ELEMENTS (capability_names); i++)
     if (g_ascii_strcasecmp (name, capability_names[i]) == 0)
-      return (int) i;
+      return (int)i;
   return -1;
 }
 
@@ -41,8 +73,8 @@ rt_capability_last (void)
 
   if (g_file_get_contents ("/proc/sys/kernel/cap_last_cap", &text, NULL, NULL)
       && g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, 63, &last, NULL))
-    return (int) last;
-  return (int) G_N_ELEMENTS (capability_names) - 1;
+    return (int)last;
+  return (int)G_N_ELEMENTS (capability_names) - 1;
 }
 
 void
@@ -83,8 +115,7 @@ rt_spec_free (RtSpec *spec)
   g_free (spec);
 }
 
-static gboolean
-invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static gboolean invalid (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
 invalid (GError **error, const char *format, ...)
@@ -209,14 +240,10 @@ static const struct
   const char *name;
   unsigned long flag;
 } propagation_flags[] = {
-  { "private", MS_PRIVATE },
-  { "rprivate", MS_PRIVATE | MS_REC },
-  { "shared", MS_SHARED },
-  { "rshared", MS_SHARED | MS_REC },
-  { "slave", MS_SLAVE },
-  { "rslave", MS_SLAVE | MS_REC },
-  { "unbindable", MS_UNBINDABLE },
-  { "runbindable", MS_UNBINDABLE | MS_REC },
+  { "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE | MS_REC },
+  { "shared", MS_SHARED },         { "rshared", MS_SHARED | MS_REC },
+  { "slave", MS_SLAVE },           { "rslave", MS_SLAVE | MS_REC },
+  { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
 static unsigned long
@@ -287,14 +314,22 @@ static const struct
   const char *name;
   int resource;
 } rlimit_names[] = {
-  { "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },
-  { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_DATA", RLIMIT_DATA },
-  { "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-  { "RLIMIT_NICE", RLIMIT_NICE },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-  { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+  { "RLIMIT_AS", RLIMIT_AS },
+  { "RLIMIT_CORE", RLIMIT_CORE },
+  { "RLIMIT_CPU", RLIMIT_CPU },
+  { "RLIMIT_DATA", RLIMIT_DATA },
+  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+  { "RLIMIT_NICE", RLIMIT_NICE },
+  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+  { "RLIMIT_NPROC", RLIMIT_NPROC },
+  { "RLIMIT_RSS", RLIMIT_RSS },
+  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+  { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
 static gboolean
@@ -324,27 +359,27 @@ parse_process (JsonObject *process, RtSpec *spec, GError **error)
     return invalid (error, "process.cwd must be an absolute path, not \"%s\"", spec->cwd);
   spec->terminal = get_bool (process, "terminal");
   if (get_int (console, "height", &v))
-    spec->console_rows = (guint) v;
+    spec->console_rows = (guint)v;
   if (get_int (console, "width", &v))
-    spec->console_cols = (guint) v;
+    spec->console_cols = (guint)v;
   spec->no_new_privileges = get_bool (process, "noNewPrivileges");
   if (get_int (process, "oomScoreAdj", &v))
     {
       spec->has_oom_score_adj = TRUE;
-      spec->oom_score_adj = (int) v;
+      spec->oom_score_adj = (int)v;
     }
 
   if (get_int (user, "uid", &v))
-    spec->uid = (uid_t) v;
+    spec->uid = (uid_t)v;
   if (get_int (user, "gid", &v))
-    spec->gid = (gid_t) v;
+    spec->gid = (gid_t)v;
   spec->umask = get_int (user, "umask", &v) ? v : -1;
   if (gids)
     {
       spec->n_additional_gids = json_array_get_length (gids);
       spec->additional_gids = g_new0 (gid_t, spec->n_additional_gids + 1);
       for (guint i = 0; i < spec->n_additional_gids; i++)
-        spec->additional_gids[i] = (gid_t) json_array_get_int_element (gids, i);
+        spec->additional_gids[i] = (gid_t)json_array_get_int_element (gids, i);
     }
 
   spec->caps_given = caps != NULL;
@@ -358,8 +393,8 @@ parse_process (JsonObject *process, RtSpec *spec, GError **error)
         {
           int cap = rt_capability_from_name (names[i]);
           if (cap < 0)
-            return invalid (error, "unknown capability \"%s\" in process.capabilities.%s",
-                            names[i], cap_sets[set]);
+            return invalid (error, "unknown capability \"%s\" in process.capabilities.%s", names[i],
+                            cap_sets[set]);
           spec->caps[set] |= G_GUINT64_CONSTANT (1) << cap;
         }
     }
@@ -387,8 +422,8 @@ parse_process (JsonObject *process, RtSpec *spec, GError **error)
           if (!found)
             return invalid (error, "unknown rlimit \"%s\" in process.rlimits[%u]", type, i);
           /* JSON has no unsigned 64-bit integers: -1 and 2^64-1 alike mean unlimited. */
-          spec->rlimits[i].soft = soft < 0 ? RLIM_INFINITY : (guint64) soft;
-          spec->rlimits[i].hard = hard < 0 ? RLIM_INFINITY : (guint64) hard;
+          spec->rlimits[i].soft = soft < 0 ? RLIM_INFINITY : (guint64)soft;
+          spec->rlimits[i].hard = hard < 0 ? RLIM_INFINITY : (guint64)hard;
           if (spec->rlimits[i].soft > spec->rlimits[i].hard)
             return invalid (error, "process.rlimits %s: soft limit above the hard limit", type);
         }
@@ -401,9 +436,10 @@ static const struct
   const char *name;
   int flag;
 } namespace_types[] = {
-  { "mount", CLONE_NEWNS },  { "pid", CLONE_NEWPID },      { "uts", CLONE_NEWUTS },
-  { "ipc", CLONE_NEWIPC },   { "network", CLONE_NEWNET },  { "cgroup", CLONE_NEWCGROUP },
-  { "user", CLONE_NEWUSER }, { "time", 0x00000080 /* CLONE_NEWTIME */ },
+  { "mount", CLONE_NEWNS },    { "pid", CLONE_NEWPID },
+  { "uts", CLONE_NEWUTS },     { "ipc", CLONE_NEWIPC },
+  { "network", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+  { "user", CLONE_NEWUSER },   { "time", 0x00000080 /* CLONE_NEWTIME */ },
 };
 
 static gboolean
@@ -418,9 +454,9 @@ parse_resources (JsonObject *resources, RtSpec *spec, GError **error)
   spec->memory_limit = get_int (memory, "limit", &v) ? v : -1;
   spec->memory_reservation = get_int (memory, "reservation", &v) ? v : -1;
   spec->memory_swap = get_int (memory, "swap", &v) ? v : -1;
-  spec->cpu_shares = get_int (cpu, "shares", &v) && v > 0 ? (guint64) v : 0;
+  spec->cpu_shares = get_int (cpu, "shares", &v) && v > 0 ? (guint64)v : 0;
   spec->cpu_quota = get_int (cpu, "quota", &v) ? v : -1;
-  spec->cpu_period = get_int (cpu, "period", &v) && v > 0 ? (guint64) v : 0;
+  spec->cpu_period = get_int (cpu, "period", &v) && v > 0 ? (guint64)v : 0;
   spec->pids_limit = get_int (pids, "limit", &v) ? (v <= 0 ? -1 : v) : 0;
 
   if (devices)
@@ -444,8 +480,8 @@ parse_resources (JsonObject *resources, RtSpec *spec, GError **error)
           if (access == NULL)
             access = "rwm";
           if (strlen (access) > 3 || strspn (access, "rwm") != strlen (access))
-            return invalid (error, "linux.resources.devices[%u].access \"%s\" is not a subset of rwm",
-                            i, access);
+            return invalid (
+              error, "linux.resources.devices[%u].access \"%s\" is not a subset of rwm", i, access);
           g_strlcpy (rule->access, *access ? access : "rwm", sizeof rule->access);
         }
     }
@@ -511,15 +547,15 @@ parse_linux (JsonObject *linux_obj, RtSpec *spec, GError **error)
           gint64 v;
 
           if (path == NULL || path[0] != '/' || type == NULL || strchr ("cbup", type[0]) == NULL)
-            return invalid (error, "linux.devices[%u] needs an absolute path and a type c, b, u or p",
-                            i);
+            return invalid (error,
+                            "linux.devices[%u] needs an absolute path and a type c, b, u or p", i);
           spec->devices[i].path = g_strdup (path);
           spec->devices[i].type = type[0];
           spec->devices[i].major = get_int (d, "major", &v) ? v : 0;
           spec->devices[i].minor = get_int (d, "minor", &v) ? v : 0;
-          spec->devices[i].mode = get_int (d, "fileMode", &v) ? (guint32) v : 0666;
-          spec->devices[i].uid = get_int (d, "uid", &v) ? (uid_t) v : 0;
-          spec->devices[i].gid = get_int (d, "gid", &v) ? (gid_t) v : 0;
+          spec->devices[i].mode = get_int (d, "fileMode", &v) ? (guint32)v : 0666;
+          spec->devices[i].uid = get_int (d, "uid", &v) ? (uid_t)v : 0;
+          spec->devices[i].gid = get_int (d, "gid", &v) ? (gid_t)v : 0;
         }
     }
 
@@ -545,12 +581,12 @@ parse_linux (JsonObject *linux_obj, RtSpec *spec, GError **error)
           if (value == NULL)
             {
               g_ptr_array_free (kv, TRUE);
-              return invalid (error, "linux.sysctl.%s must be a string", (char *) l->data);
+              return invalid (error, "linux.sysctl.%s must be a string", (char *)l->data);
             }
-          g_ptr_array_add (kv, g_strdup_printf ("%s=%s", (char *) l->data, value));
+          g_ptr_array_add (kv, g_strdup_printf ("%s=%s", (char *)l->data, value));
         }
       g_ptr_array_add (kv, NULL);
-      spec->sysctl = (char **) g_ptr_array_free (kv, FALSE);
+      spec->sysctl = (char **)g_ptr_array_free (kv, FALSE);
     }
 
   spec->cgroups_path = g_strdup (get_string (linux_obj, "cgroupsPath"));
@@ -617,10 +653,10 @@ rt_spec_load (const char *bundle, GError **error)
       for (GList *l = members; l; l = l->next)
         {
           const char *value = get_string (annotations, l->data);
-          g_ptr_array_add (kv, g_strdup_printf ("%s=%s", (char *) l->data, value ? value : ""));
+          g_ptr_array_add (kv, g_strdup_printf ("%s=%s", (char *)l->data, value ? value : ""));
         }
       g_ptr_array_add (kv, NULL);
-      spec->annotations = (char **) g_ptr_array_free (kv, FALSE);
+      spec->annotations = (char **)g_ptr_array_free (kv, FALSE);
     }
 
   if (!parse_process (get_object (root, "process"), spec, error))

@@ -42,7 +42,7 @@ typedef struct
 typedef struct
 {
   gboolean allow;
-  char type; /* a, c or b */
+  char type;    /* a, c or b */
   gint64 major; /* -1 for any */
   gint64 minor;
   char access[4];
@@ -60,14 +60,14 @@ enum
 
 typedef struct
 {
-  int nstype;       /* CLONE_NEW* */
-  char *path;       /* join this namespace instead of making one */
+  int nstype; /* CLONE_NEW* */
+  char *path; /* join this namespace instead of making one */
 } RtNamespace;
 
 typedef struct
 {
-  char *bundle;  /* absolute */
-  char *rootfs;  /* absolute */
+  char *bundle; /* absolute */
+  char *rootfs; /* absolute */
   gboolean rootfs_readonly;
   char *hostname;
   char **annotations; /* KEY=VALUE */
@@ -102,7 +102,7 @@ typedef struct
   char **masked_paths;
   char **readonly_paths;
   unsigned long rootfs_propagation; /* 0: rslave */
-  char **sysctl; /* KEY=VALUE */
+  char **sysctl;                    /* KEY=VALUE */
   char *cgroups_path;
   JsonNode *seccomp; /* linux.seccomp, compiled in the parent */
 
@@ -110,10 +110,10 @@ typedef struct
   gint64 memory_limit; /* -1: unset */
   gint64 memory_reservation;
   gint64 memory_swap;
-  guint64 cpu_shares;  /* 0: unset */
-  gint64 cpu_quota;    /* -1: unset */
-  guint64 cpu_period;  /* 0: unset */
-  gint64 pids_limit;   /* 0: unset; -1: max */
+  guint64 cpu_shares; /* 0: unset */
+  gint64 cpu_quota;   /* -1: unset */
+  guint64 cpu_period; /* 0: unset */
+  gint64 pids_limit;  /* 0: unset; -1: max */
   RtDeviceRule *device_rules;
   gsize n_device_rules;
 } RtSpec;

@@ -60,16 +60,14 @@ rt_state_save (const RtState *state, GError **error)
   g_key_file_set_int64 (kf, GROUP, "Created", state->created);
   g_key_file_set_string (kf, GROUP, "Owner", state->owner ? state->owner : "");
   if (state->cgroup_dirs)
-    g_key_file_set_string_list (kf, GROUP, "CgroupDirs",
-                                (const char *const *) state->cgroup_dirs,
+    g_key_file_set_string_list (kf, GROUP, "CgroupDirs", (const char *const *)state->cgroup_dirs,
                                 g_strv_length (state->cgroup_dirs));
   g_key_file_set_string (kf, GROUP, "CgroupUnified",
                          state->cgroup_unified ? state->cgroup_unified : "");
   g_key_file_set_string (kf, GROUP, "SystemdScope",
                          state->systemd_scope ? state->systemd_scope : "");
   if (state->annotations)
-    g_key_file_set_string_list (kf, GROUP, "Annotations",
-                                (const char *const *) state->annotations,
+    g_key_file_set_string_list (kf, GROUP, "Annotations", (const char *const *)state->annotations,
                                 g_strv_length (state->annotations));
   data = g_key_file_to_data (kf, &len, NULL);
   return rt_write_file_atomic (path, data, len, error);
@@ -100,14 +98,14 @@ rt_state_load (const char *root, const char *id, GError **error)
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_set_error (error, RT_ERROR, RT_ERROR_NOT_FOUND, "container %s does not exist", id);
       else
-        g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "cannot read the state of %s: %s",
-                     id, local_error->message);
+        g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "cannot read the state of %s: %s", id,
+                     local_error->message);
       return NULL;
     }
   state->id = g_key_file_get_string (kf, GROUP, "Id", NULL);
   state->bundle = g_key_file_get_string (kf, GROUP, "Bundle", NULL);
   state->rootfs = nonempty (g_key_file_get_string (kf, GROUP, "Rootfs", NULL));
-  state->pid = (pid_t) g_key_file_get_int64 (kf, GROUP, "Pid", NULL);
+  state->pid = (pid_t)g_key_file_get_int64 (kf, GROUP, "Pid", NULL);
   state->start_time = g_key_file_get_uint64 (kf, GROUP, "StartTime", NULL);
   state->created = g_key_file_get_int64 (kf, GROUP, "Created", NULL);
   state->owner = nonempty (g_key_file_get_string (kf, GROUP, "Owner", NULL));
@@ -117,8 +115,7 @@ rt_state_load (const char *root, const char *id, GError **error)
   state->annotations = g_key_file_get_string_list (kf, GROUP, "Annotations", NULL, NULL);
   if (state->id == NULL || state->pid <= 0)
     {
-      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "the state of %s in %s is damaged", id,
-                   path);
+      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "the state of %s in %s is damaged", id, path);
       return NULL;
     }
   return g_steal_pointer (&state);
@@ -136,7 +133,7 @@ rt_proc_start_time (pid_t pid, gboolean *zombie)
 
   if (zombie)
     *zombie = FALSE;
-  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return 0;
@@ -181,7 +178,7 @@ rt_state_status (const RtState *state)
 int
 rt_state_open_pidfd (const RtState *state)
 {
-  int fd = (int) syscall (SYS_pidfd_open, state->pid, 0);
+  int fd = (int)syscall (SYS_pidfd_open, state->pid, 0);
   gboolean zombie;
 
   if (fd < 0)
@@ -201,7 +198,7 @@ static void
 json_string (GString *out, const char *s)
 {
   g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     {
       if (*p == '"' || *p == '\\')
         g_string_append_printf (out, "\\%c", *p);
@@ -225,7 +222,7 @@ rt_state_to_json (const RtState *state, RtStatus status)
   json_string (out, state->id);
   /* A stopped container has no process any more: runc reports pid 0. */
   g_string_append_printf (out, ",\n  \"pid\": %d,\n  \"status\": \"%s\",\n  \"bundle\": ",
-                          status == RT_STATUS_STOPPED ? 0 : (int) state->pid,
+                          status == RT_STATUS_STOPPED ? 0 : (int)state->pid,
                           rt_status_to_string (status));
   json_string (out, state->bundle);
   g_string_append (out, ",\n  \"rootfs\": ");

@@ -46,7 +46,7 @@ bus_fail (GError **error, int r, const char *what, const sd_bus_error *bus_error
 static char *
 unified_cgroup_of (pid_t pid)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int) pid);
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int)pid);
   g_autofree char *data = NULL;
   g_auto (GStrv) lines = NULL;
 
@@ -82,8 +82,7 @@ rt_systemd_start_scope (const RtSpec *spec, const char *id, const char *slice, c
   if (r < 0)
     return bus_fail (error, r, "cannot connect to the system bus", NULL);
   r = sd_bus_match_signal (bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                           "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed,
-                           &wait);
+                           "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
   if (r < 0)
     return bus_fail (error, r, "cannot watch jobs", NULL);
 
@@ -95,22 +94,22 @@ rt_systemd_start_scope (const RtSpec *spec, const char *id, const char *slice, c
   if (r >= 0)
     r = sd_bus_message_open_container (m, 'a', "(sv)");
   if (r >= 0)
-    r = sd_bus_message_append (m, "(sv)(sv)(sv)(sv)", "Description", "s", description, "Slice",
-                               "s", slice, "PIDs", "au", 1, (guint32) pid, "Delegate", "b", 1);
+    r = sd_bus_message_append (m, "(sv)(sv)(sv)(sv)", "Description", "s", description, "Slice", "s",
+                               slice, "PIDs", "au", 1, (guint32)pid, "Delegate", "b", 1);
   if (r >= 0)
     r = sd_bus_message_append (m, "(sv)", "CollectMode", "s", "inactive-or-failed");
   if (r >= 0 && spec->memory_limit >= 0)
-    r = sd_bus_message_append (m, "(sv)", "MemoryMax", "t", (guint64) spec->memory_limit);
+    r = sd_bus_message_append (m, "(sv)", "MemoryMax", "t", (guint64)spec->memory_limit);
   if (r >= 0 && spec->cpu_quota > 0)
     {
       guint64 period = spec->cpu_period ? spec->cpu_period : 100000;
       /* systemd wants CPU time per second of wall-clock time. */
-      guint64 per_sec = (guint64) spec->cpu_quota * G_USEC_PER_SEC / period;
+      guint64 per_sec = (guint64)spec->cpu_quota * G_USEC_PER_SEC / period;
       r = sd_bus_message_append (m, "(sv)", "CPUQuotaPerSecUSec", "t", per_sec);
     }
   if (r >= 0 && spec->pids_limit != 0)
     r = sd_bus_message_append (m, "(sv)", "TasksMax", "t",
-                               spec->pids_limit < 0 ? G_MAXUINT64 : (guint64) spec->pids_limit);
+                               spec->pids_limit < 0 ? G_MAXUINT64 : (guint64)spec->pids_limit);
   if (r >= 0 && spec->n_device_rules > 0)
     {
       /* The same default-deny the device rules express: systemd compiles
@@ -177,8 +176,8 @@ rt_systemd_start_scope (const RtSpec *spec, const char *id, const char *slice, c
     }
   if (g_strcmp0 (wait.result, "done") != 0)
     {
-      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "systemd could not start %s: job %s",
-                   unit, wait.result ? wait.result : "timed out");
+      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "systemd could not start %s: job %s", unit,
+                   wait.result ? wait.result : "timed out");
       g_free (wait.result);
       return FALSE;
     }

@@ -79,7 +79,7 @@ typedef struct
   guint64 start_time; /* field 22 of /proc/PID/stat, against pid reuse */
   gint64 created;     /* microseconds since the epoch */
   char *owner;
-  char **cgroup_dirs; /* cgroupfs directories to remove on delete */
+  char **cgroup_dirs;   /* cgroupfs directories to remove on delete */
   char *cgroup_unified; /* the directory whose cgroup.procs lists every process */
   char *systemd_scope;  /* transient unit, when systemd made the cgroup */
   char **annotations;   /* KEY=VALUE */

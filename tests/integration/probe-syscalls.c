@@ -18,16 +18,26 @@ errno_name (int e)
 {
   switch (e)
     {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EBADF: return "EBADF";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    case EACCES: return "EACCES";
-    case ENOKEY: return "ENOKEY";
-    case ENOEXEC: return "ENOEXEC";
-    default: return "other";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EBADF:
+      return "EBADF";
+    case EFAULT:
+      return "EFAULT";
+    case EINVAL:
+      return "EINVAL";
+    case ENOSYS:
+      return "ENOSYS";
+    case EACCES:
+      return "EACCES";
+    case ENOKEY:
+      return "ENOKEY";
+    case ENOEXEC:
+      return "ENOEXEC";
+    default:
+      return "other";
     }
 }
 
@@ -46,7 +56,8 @@ main (void)
   report ("getpid", syscall (SYS_getpid));
   /* KEYCTL_GET_KEYRING_ID of the session keyring, without creating it */
   report ("keyctl", syscall (SYS_keyctl, 0, -3, 0, 0, 0));
-  report ("add_key", syscall (SYS_add_key, "user", "berth-probe", "x", 1, -2 /* process keyring */));
+  report ("add_key",
+          syscall (SYS_add_key, "user", "berth-probe", "x", 1, -2 /* process keyring */));
   report ("request_key", syscall (SYS_request_key, "user", "berth-probe-none", NULL, -2));
   report ("mount", syscall (SYS_mount, "none", "/berth-probe-none", "tmpfs", 0, NULL));
   report ("umount2", syscall (SYS_umount2, "/berth-probe-none", 0));
