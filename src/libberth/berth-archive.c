@@ -465,6 +465,7 @@ load_docker (Loader *l, GPtrArray *ids, GCancellable *cancellable, GError **erro
 
           if (path == NULL)
             goto bad;
+          g_ptr_array_add (paths, g_strdup (path));
           fd = open_member (l, path, error);
           if (fd < 0)
             {
@@ -487,6 +488,7 @@ load_docker (Loader *l, GPtrArray *ids, GCancellable *cancellable, GError **erro
           berth_manifest_add_layer (manifest, desc);
         }
       g_free (parent);
+      g_ptr_array_add (paths, NULL);
 
       tags = json_object_get_member (o, "RepoTags");
       if (tags && JSON_NODE_HOLDS_ARRAY (tags))
@@ -869,13 +871,16 @@ berth_archive_save (BerthStore *store, const char *const *references, BerthArchi
     {
       SaveItem *item = g_new0 (SaveItem, 1);
       g_autoptr (BerthReference) ref = NULL;
+      const char *hex;
 
       g_ptr_array_add (items, item);
       item->image = berth_store_find_image (store, references[i], error);
       if (item->image == NULL)
         return FALSE;
+      hex = g_str_has_prefix (references[i], "sha256:") ? references[i] + 7 : references[i];
       ref = berth_reference_parse_normalized (references[i], NULL);
-      if (ref && ref->digest == NULL && !g_str_has_prefix (item->image->id + 7, references[i]))
+      /* Saved by name: that name only. By ID or digest: all its names. */
+      if (ref && ref->digest == NULL && !g_str_has_prefix (item->image->id + 7, hex))
         {
           item->names = g_new0 (char *, 2);
           item->names[0] = berth_reference_to_string (ref);

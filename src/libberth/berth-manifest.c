@@ -371,6 +371,12 @@ berth_manifest_add_layer (BerthManifest *manifest, const BerthDescriptor *layer)
   g_ptr_array_add (manifest->layers, berth_descriptor_copy (layer));
 }
 
+static int
+compare_keys (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
 static void
 add_annotations (JsonBuilder *b, GHashTable *annotations)
 {
@@ -381,7 +387,7 @@ add_annotations (JsonBuilder *b, GHashTable *annotations)
     return;
   /* Sorted, so that the same manifest always has the same digest. */
   keys = g_hash_table_get_keys_as_array (annotations, &n);
-  qsort (keys, n, sizeof (gpointer), (GCompareFunc)g_strcmp0);
+  qsort (keys, n, sizeof (gpointer), compare_keys);
   json_builder_set_member_name (b, "annotations");
   json_builder_begin_object (b);
   for (guint i = 0; i < n; i++)
