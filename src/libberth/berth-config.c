@@ -152,8 +152,8 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
       if (!g_ascii_string_to_unsigned (size_str, 10, 1, G_MAXUINT64, &value, NULL))
         {
           g_set_error (error, BERTH_ERROR, BERTH_ERROR_CONFIG,
-                       "%s: [storage] max-layer-size must be a number of bytes, not \"%s\"", path,
-                       size_str);
+                       "%s: [storage] max-layer-size must be a number of bytes, not \"%s\"",
+                       path, size_str);
           return NULL;
         }
       config->max_layer_size = value;
@@ -162,8 +162,9 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
   if (g_key_file_has_key (config->keyfile, "registries", "unqualified-search", NULL))
     {
       g_strfreev (config->unqualified_search);
-      config->unqualified_search = g_key_file_get_string_list (config->keyfile, "registries",
-                                                               "unqualified-search", NULL, NULL);
+      config->unqualified_search =
+        g_key_file_get_string_list (config->keyfile, "registries", "unqualified-search", NULL,
+                                    NULL);
       if (config->unqualified_search == NULL)
         config->unqualified_search = g_new0 (char *, 1);
     }

@@ -10,12 +10,12 @@ G_BEGIN_DECLS
  * silently, except "[registry HOST]" groups, which name registries. */
 typedef struct
 {
-  char *path;                /* the file read, or NULL when none existed */
-  char *root;                /* [storage] root */
-  char *run_dir;             /* [storage] run-dir */
-  char *runtime;             /* [runtime] path: the OCI runtime for new containers */
-  guint64 max_layer_size;    /* [storage] max-layer-size, bytes (decompressed) */
-  char **unqualified_search; /* [registries] unqualified-search */
+  char *path;          /* the file read, or NULL when none existed */
+  char *root;          /* [storage] root */
+  char *run_dir;       /* [storage] run-dir */
+  char *runtime;       /* [runtime] path: the OCI runtime for new containers */
+  guint64 max_layer_size;        /* [storage] max-layer-size, bytes (decompressed) */
+  char **unqualified_search;     /* [registries] unqualified-search */
   GKeyFile *keyfile;
 } BerthConfig;
 

@@ -51,11 +51,10 @@ static void
 test_values (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *path
-    = write_config ("[storage]\nroot=/srv/berth\nmax-layer-size=1024\n"
-                    "[runtime]\npath=/usr/bin/runc\n"
-                    "[registries]\nunqualified-search=a.example;b.example:5000\n"
-                    "[registry b.example:5000]\ninsecure=true\n");
+  g_autofree char *path = write_config ("[storage]\nroot=/srv/berth\nmax-layer-size=1024\n"
+                                        "[runtime]\npath=/usr/bin/runc\n"
+                                        "[registries]\nunqualified-search=a.example;b.example:5000\n"
+                                        "[registry b.example:5000]\ninsecure=true\n");
   g_autoptr (BerthConfig) config = berth_config_load (path, TRUE, &error);
 
   g_assert_no_error (error);
