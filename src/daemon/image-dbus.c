@@ -32,7 +32,7 @@ GPtrArray *
 berth_image_infos_collect (BerthStore *store)
 {
   g_autoptr (GPtrArray) images = berth_store_list_images (store);
-  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify) image_info_free);
+  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify)image_info_free);
 
   for (guint i = 0; i < images->len; i++)
     {
@@ -69,8 +69,8 @@ labels_variant (BerthImageConfig *config)
     {
       keys = g_hash_table_get_keys_as_array (config->labels, &n);
       for (guint i = 0; i < n; i++)
-        g_variant_builder_add (&b, "{ss}", (char *) keys[i],
-                               (char *) g_hash_table_lookup (config->labels, keys[i]));
+        g_variant_builder_add (&b, "{ss}", (char *)keys[i],
+                               (char *)g_hash_table_lookup (config->labels, keys[i]));
     }
   return g_variant_builder_end (&b);
 }
@@ -90,9 +90,9 @@ history_variant (BerthImageInfo *info)
 
       if (!h->empty_layer && layer < n_layers)
         size = info->layer_sizes[layer++];
-      g_variant_builder_add (&b, "(tsstb)", (guint64) MAX (h->created, 0),
-                             h->created_by ? h->created_by : "", h->comment ? h->comment : "",
-                             size, h->empty_layer);
+      g_variant_builder_add (&b, "(tsstb)", (guint64)MAX (h->created, 0),
+                             h->created_by ? h->created_by : "", h->comment ? h->comment : "", size,
+                             h->empty_layer);
     }
   return g_variant_builder_end (&b);
 }
@@ -104,11 +104,11 @@ update_skeleton (BerthImage *skeleton, BerthImageInfo *info)
 
   /* Setting an unchanged value emits nothing; only changes go out. */
   berth_image_set_id (skeleton, image->id);
-  berth_image_set_names (skeleton, (const char *const *) image->names);
+  berth_image_set_names (skeleton, (const char *const *)image->names);
   berth_image_set_digest (skeleton, image->manifest_digest);
   berth_image_set_created (skeleton, MAX (image->created, 0));
   berth_image_set_size (skeleton, image->size);
-  berth_image_set_layers (skeleton, (const char *const *) image->diff_ids);
+  berth_image_set_layers (skeleton, (const char *const *)image->diff_ids);
   berth_image_set_labels (skeleton, labels_variant (info->config));
   berth_image_set_config (skeleton, info->config ? info->config->json : "{}");
   berth_image_set_history (skeleton, history_variant (info));

@@ -99,7 +99,7 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
         }
       break;
     case JOB_SAVE:
-      ok = berth_archive_save (store, (const char *const *) job->references, job->format, job->fd,
+      ok = berth_archive_save (store, (const char *const *)job->references, job->format, job->fd,
                                cancellable, &error);
       break;
     case JOB_REMOVE:
@@ -153,7 +153,7 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
           g_ptr_array_add (paths, berth_image_object_path (g_ptr_array_index (job->ids, i)));
         g_ptr_array_add (paths, NULL);
         berth_manager_complete_load_images (job->daemon->manager, job->invocation, NULL,
-                                            (const char *const *) paths->pdata);
+                                            (const char *const *)paths->pdata);
         break;
       }
     case JOB_SAVE:
@@ -174,7 +174,7 @@ job_start (Job *job)
 {
   g_autoptr (GTask) task = g_task_new (NULL, NULL, job_done, NULL);
 
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_task_data (task, job, (GDestroyNotify)job_free);
   g_task_run_in_thread (task, job_thread);
 }
 
@@ -186,8 +186,7 @@ take_fd (GDBusMethodInvocation *invocation, GUnixFDList *fd_list, GVariant *hand
 
   if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
     {
-      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR,
-                                             BERTH_ERROR_INVALID_ARGUMENT,
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                                              "no file descriptor was passed with the call");
       return FALSE;
     }
@@ -231,10 +230,9 @@ check_options (GDBusMethodInvocation *invocation, GVariant *options, const char 
       g_variant_unref (value);
       if (!ok)
         {
-          g_dbus_method_invocation_return_error (invocation, BERTH_ERROR,
-                                                 BERTH_ERROR_INVALID_ARGUMENT,
-                                                 "unknown option \"%s\" for %s", key,
-                                                 g_dbus_method_invocation_get_method_name (invocation));
+          g_dbus_method_invocation_return_error (
+            invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT, "unknown option \"%s\" for %s",
+            key, g_dbus_method_invocation_get_method_name (invocation));
           return FALSE;
         }
     }
@@ -312,8 +310,7 @@ handle_save (BerthManager *manager, GDBusMethodInvocation *invocation, GUnixFDLi
     }
   if (references[0] == NULL)
     {
-      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR,
-                                             BERTH_ERROR_INVALID_ARGUMENT,
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                                              "SaveImages needs at least one image");
       job_free (job);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -323,7 +320,7 @@ handle_save (BerthManager *manager, GDBusMethodInvocation *invocation, GUnixFDLi
       job_free (job);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  job->references = g_strdupv ((char **) references);
+  job->references = g_strdupv ((char **)references);
   job_start (job);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -349,8 +346,8 @@ name_matches (const char *pattern, char **names)
 static int
 compare_created (gconstpointer a, gconstpointer b)
 {
-  BerthImage *x = *(BerthImage *const *) a;
-  BerthImage *y = *(BerthImage *const *) b;
+  BerthImage *x = *(BerthImage *const *)a;
+  BerthImage *y = *(BerthImage *const *)b;
   guint64 cx = berth_image_get_created (x), cy = berth_image_get_created (y);
 
   if (cx != cy)
@@ -385,17 +382,16 @@ handle_list (BerthManager *manager, GDBusMethodInvocation *invocation, GVariant 
   for (guint i = 0; i < sorted->len; i++)
     {
       BerthImage *image = g_ptr_array_index (sorted, i);
-      char **names = (char **) berth_image_get_names (image);
+      char **names = (char **)berth_image_get_names (image);
       g_autofree char *path = berth_image_object_path (berth_image_get_id (image));
 
       if (has_dangling && dangling != (names[0] == NULL))
         continue;
       if (pattern && !name_matches (pattern, names))
         continue;
-      g_variant_builder_add (&b, "(s^assxto)", berth_image_get_id (image), names,
-                             berth_image_get_digest (image),
-                             (gint64) berth_image_get_created (image),
-                             berth_image_get_size (image), path);
+      g_variant_builder_add (
+        &b, "(s^assxto)", berth_image_get_id (image), names, berth_image_get_digest (image),
+        (gint64)berth_image_get_created (image), berth_image_get_size (image), path);
     }
   berth_manager_complete_list_images (manager, invocation, g_variant_builder_end (&b));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
