@@ -57,6 +57,7 @@ typedef struct
   int stage_fd;
   GHashTable *members; /* normalized archive path → staged file name */
   GHashTable *links;   /* normalized path → normalized target (symlinks in docker archives) */
+  GPtrArray *added;    /* IDs of images this load added (not there before) */
 } Loader;
 
 static char *
@@ -297,9 +298,18 @@ load_image (Loader *l, const char *manifest_data, gsize manifest_len, const char
       || !berth_store_write_blob (l->store, manifest_data, manifest_len, manifest_digest, &digest,
                                   error))
     return FALSE;
-  image = berth_store_add_image (l->store, digest, names, error);
-  if (image == NULL)
-    return FALSE;
+  {
+    g_autoptr (BerthStoreImage) before
+      = berth_store_find_image (l->store, manifest->config->digest, NULL);
+
+    image = berth_store_add_image (l->store, digest, names, error);
+    if (image == NULL)
+      return FALSE;
+    /* Only images that were not there before are taken out again if a
+     * later image of the archive fails. */
+    if (before == NULL)
+      g_ptr_array_add (l->added, g_strdup (image->id));
+  }
   g_ptr_array_add (ids, g_strdup (image->id));
   berth_store_image_free (image);
   return TRUE;
@@ -527,6 +537,7 @@ berth_archive_load (BerthStore *store, int fd, GCancellable *cancellable, GError
 
   l.members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   l.links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  l.added = g_ptr_array_new_with_free_func (g_free);
   stage_name = g_strdup_printf ("load-%08x", g_random_int ());
   stage_path = g_build_filename (berth_store_get_dir (store), "staging", stage_name, NULL);
 
@@ -564,14 +575,14 @@ out:
   g_hash_table_unref (l.links);
   if (!ok)
     {
-      /* Images added before the failure stay usable but were not asked
-       * for as a whole; take them out again (their content goes too). */
-      for (guint i = 0; i < ids->len; i++)
-        berth_store_remove_image (store, g_ptr_array_index (ids, i), TRUE, NULL, NULL, NULL);
+      /* The archive loads as a whole or not at all: images it added before
+       * the failure go again (with their content). */
+      for (guint i = 0; i < l.added->len; i++)
+        berth_store_remove_image (store, g_ptr_array_index (l.added, i), TRUE, NULL, NULL, NULL);
       berth_store_gc (store, NULL, NULL);
-      return NULL;
     }
-  return g_steal_pointer (&ids);
+  g_ptr_array_unref (l.added);
+  return ok ? g_steal_pointer (&ids) : NULL;
 }
 
 /* ---- save ---- */

@@ -132,8 +132,8 @@ for fmt in oci docker; do
     assert_match "the manifest digest survives (oci)" "^$digest$" "$(inspect_field fixture/docker:1 Digest)"
   fi
 done
-tar -tf "$SCRATCH/saved-docker.tar" | grep -q '^manifest.json$' && ok "docker format has manifest.json" || not_ok "docker format has manifest.json"
-tar -tf "$SCRATCH/saved-oci.tar" | grep -q '^index.json$' && ok "oci format has index.json" || not_ok "oci format has index.json"
+grep -qx manifest.json <<<"$(tar -tf "$SCRATCH/saved-docker.tar")" && ok "docker format has manifest.json" || not_ok "docker format has manifest.json"
+grep -qx index.json <<<"$(tar -tf "$SCRATCH/saved-oci.tar")" && ok "oci format has index.json" || not_ok "oci format has index.json"
 expect_fail "save of an unknown image" 1 "no image nothere" bctl save -o "$SCRATCH/x.tar" nothere
 [ ! -e "$SCRATCH/x.tar" ] && ok "a failed save leaves no file" || not_ok "a failed save leaves no file"
 expect_fail "save with an unknown format" 2 'unknown format "zip"' bctl save -o "$SCRATCH/x.tar" --format zip busybox
