@@ -187,6 +187,43 @@ test_load_rejects (Fixture *f, gconstpointer data)
   g_assert_cmpstr (before, ==, after);
 }
 
+/* An archive loads whole or not at all; images that were there before
+ * stay. */
+static void
+test_load_all_or_nothing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BerthStoreImage) a = import (f->s1, BERTH_COMPRESSION_GZIP, "a", "pre");
+  g_autoptr (BerthStoreImage) c = import (f->s1, BERTH_COMPRESSION_GZIP, "c", "new");
+  g_autoptr (BerthStoreImage) b = import (f->s1, BERTH_COMPRESSION_GZIP, "b", "broken");
+  const char *only_a[] = { "pre", NULL };
+  const char *all[] = { "new", "pre", "broken", NULL };
+  berth_autofd int fd1 = memfd_create ("a", MFD_CLOEXEC);
+  berth_autofd int fd2 = memfd_create ("all", MFD_CLOEXEC);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = NULL;
+  g_autofree char *blob
+    = g_build_filename (f->root1, "images", "blobs", "sha256", b->layer_digests[0] + 7, NULL);
+  g_autoptr (BerthStoreImage) still = NULL;
+
+  g_assert_true (berth_archive_save (f->s1, only_a, BERTH_ARCHIVE_OCI, fd1, NULL, &error));
+  lseek (fd1, 0, SEEK_SET);
+  ids = berth_archive_load (f->s2, fd1, NULL, &error);
+  g_assert_no_error (error);
+
+  /* b's stored layer goes bad; save copies blobs as they are. */
+  g_assert_true (g_file_set_contents (blob, "garbage", -1, NULL));
+  g_assert_true (berth_archive_save (f->s1, all, BERTH_ARCHIVE_OCI, fd2, NULL, &error));
+  g_assert_no_error (error);
+  lseek (fd2, 0, SEEK_SET);
+  g_assert_null (berth_archive_load (f->s2, fd2, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpuint (berth_store_count_images (f->s2), ==, 1);
+  still = berth_store_find_image (f->s2, "pre", NULL);
+  g_assert_nonnull (still);
+  g_assert_null (berth_store_find_image (f->s2, "new", NULL));
+  g_assert_false (berth_store_has_blob (f->s2, c->id));
+}
+
 static void
 test_save_errors (Fixture *f, gconstpointer data)
 {
@@ -228,5 +265,7 @@ main (int argc, char **argv)
   g_test_add ("/archive/load-twice", Fixture, NULL, setup, test_load_twice, teardown);
   g_test_add ("/archive/load-rejects", Fixture, NULL, setup, test_load_rejects, teardown);
   g_test_add ("/archive/save-errors", Fixture, NULL, setup, test_save_errors, teardown);
+  g_test_add ("/archive/load-all-or-nothing", Fixture, NULL, setup, test_load_all_or_nothing,
+              teardown);
   return g_test_run ();
 }
