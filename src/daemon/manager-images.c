@@ -84,8 +84,9 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
         if (image)
           {
             job->id = g_strdup (image->id);
-            g_message ("imported image %s%s%s", image->id, *job->reference ? " as " : "",
-                       job->reference);
+            g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "IMAGE_ID", image->id,
+                              "IMAGE_NAME", job->reference, "MESSAGE", "imported image %s%s%s",
+                              image->id, *job->reference ? " as " : "", job->reference);
             ok = TRUE;
           }
         break;
@@ -106,8 +107,9 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
       ok = berth_store_remove_image (store, job->reference, job->force, &job->id, &job->deleted,
                                      &error);
       if (ok)
-        g_message ("%s image %s (%s)", job->deleted ? "removed" : "untagged", job->id,
-                   job->reference);
+        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "IMAGE_ID", job->id, "IMAGE_NAME",
+                          job->reference, "MESSAGE", "%s image %s (%s)",
+                          job->deleted ? "removed" : "untagged", job->id, job->reference);
       break;
     case JOB_TAG:
       ok = berth_store_tag_image (store, job->reference, job->target, &error);

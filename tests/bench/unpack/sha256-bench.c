@@ -16,7 +16,7 @@
 static int
 compare_double (gconstpointer a, gconstpointer b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
 
   return x < y ? -1 : x > y;
 }
@@ -24,7 +24,7 @@ compare_double (gconstpointer a, gconstpointer b)
 static double
 median (double *v, int n)
 {
-  qsort (v, n, sizeof (double), (int (*) (const void *, const void *)) compare_double);
+  qsort (v, n, sizeof (double), (int (*) (const void *, const void *))compare_double);
   return v[n / 2];
 }
 
@@ -37,7 +37,7 @@ main (int argc, char **argv)
   g_autofree char *d2 = NULL;
 
   for (gsize i = 0; i < CHUNK; i++)
-    buf[i] = (guint8) (i * 2654435761u >> 13);
+    buf[i] = (guint8)(i * 2654435761u >> 13);
 
   for (int r = 0; r < RUNS; r++)
     {
