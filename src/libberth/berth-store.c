@@ -8,6 +8,7 @@
 #include "berth-fsutil.h"
 #include "berth-image-config.h"
 #include "berth-manifest.h"
+#include "berth-overlay.h"
 #include "berth-reference.h"
 
 #include <dirent.h>
@@ -1286,6 +1287,20 @@ berth_store_image_lower_links (BerthStore *store, const char *what, GError **err
   for (guint i = 0; i < n; i++)
     links[i] = layer_link_name (image->chain_ids[n - 1 - i]);
   return links;
+}
+
+gboolean
+berth_store_mount_image (BerthStore *store, const char *image, const char *upper_dir,
+                         const char *work_dir, const char *target, GError **error)
+{
+  g_auto (GStrv) links = berth_store_image_lower_links (store, image, error);
+  g_autofree char *links_dir = NULL;
+
+  if (links == NULL)
+    return FALSE;
+  links_dir = berth_store_links_dir (store);
+  return berth_overlay_mount (links_dir, (const char *const *)links, upper_dir, work_dir, target,
+                              error);
 }
 
 BerthStoreImage *

@@ -95,6 +95,12 @@ char *berth_store_links_dir (BerthStore *store);
 /* The short link names of the image's layers, top layer first, as
  * berth_overlay_mount wants them. */
 char **berth_store_image_lower_links (BerthStore *store, const char *image, GError **error);
+/* Mounts the root file system of @image (ID or name) on @target: an
+ * overlay of its layers with @upper_dir and @work_dir (absolute, empty
+ * or used together before). The caller holds the image
+ * (berth_store_hold_image) for as long as the mount lives. */
+gboolean berth_store_mount_image (BerthStore *store, const char *image, const char *upper_dir,
+                                  const char *work_dir, const char *target, GError **error);
 /* Uncompressed size of a stored layer. */
 gboolean berth_store_layer_size (BerthStore *store, const char *chain_id, guint64 *out_size,
                                  GError **error);

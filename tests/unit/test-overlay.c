@@ -214,6 +214,37 @@ test_options (void)
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_LIMIT_EXCEEDED);
 }
 
+/* The whole path a container takes: import an image, mount its root. */
+static void
+test_mount_image (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStoreImage) image = NULL;
+  g_autofree char *content = NULL;
+  g_autofree char *file = g_build_filename (f->mnt, "etc", "os-release", NULL);
+  TestTar *t;
+  int fd;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("overlay mounts need root");
+      return;
+    }
+  t = test_tar_new (BERTH_COMPRESSION_GZIP);
+  test_tar_file (t, "etc/os-release", "ID=berth\n", 0644);
+  fd = test_tar_finish (t);
+  image = berth_store_import_rootfs (f->store, fd, "root:1", NULL, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_true (berth_store_mount_image (f->store, "root:1", f->upper, f->work, f->mnt, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (file, &content, NULL, NULL));
+  g_assert_cmpstr (content, ==, "ID=berth\n");
+  g_assert_true (berth_overlay_unmount (f->mnt, &error));
+  g_assert_false (berth_store_mount_image (f->store, "nothere", f->upper, f->work, f->mnt, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE);
+}
+
 static void
 test_mount_errors (Fixture *f, gconstpointer data)
 {
@@ -240,6 +271,7 @@ main (int argc, char **argv)
   g_test_add_func ("/overlay/options", test_options);
   g_test_add ("/overlay/multilayer-mount", Fixture, NULL, setup, test_multilayer_mount, teardown);
   g_test_add ("/overlay/many-layers", Fixture, NULL, setup, test_many_layers, teardown);
+  g_test_add ("/overlay/mount-image", Fixture, NULL, setup, test_mount_image, teardown);
   g_test_add ("/overlay/mount-errors", Fixture, NULL, setup, test_mount_errors, teardown);
   return g_test_run ();
 }
