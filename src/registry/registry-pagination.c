@@ -38,7 +38,7 @@ void
 registry_pagination_link (struct MHD_Response *response, const char *path, guint n,
                           const char *last)
 {
-  g_autofree char *escaped = g_uri_escape_string (last, NULL, FALSE);
+  g_autofree char *escaped = g_uri_escape_string (last, "/", FALSE);
   g_autofree char *link = g_strdup_printf ("<%s?n=%u&last=%s>; rel=\"next\"", path, n, escaped);
 
   MHD_add_response_header (response, "Link", link);
