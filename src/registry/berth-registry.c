@@ -192,7 +192,7 @@ serve (Registry *registry)
   g_unix_signal_add (SIGINT, on_quit, loop);
   g_timeout_add_seconds (2, on_flush, registry);
   g_message ("berth-registry %s serving %s on %s%s%s%s", PACKAGE_VERSION, s->root,
-             sd_listen_fds (FALSE) > 0 ? "the socket from systemd" : s->listen,
+             registry->socket_activated ? "the socket from systemd" : s->listen,
              s->tls_cert ? " (TLS)" : "", s->proxy_upstream ? ", mirroring " : "",
              s->proxy_upstream ? s->proxy_upstream : "");
   sd_notifyf (0, "READY=1\nSTATUS=Serving %s", s->root);

@@ -305,6 +305,7 @@ registry_server_start (Registry *registry, GError **error)
                    listen_fds);
       return FALSE;
     }
+  registry->socket_activated = listen_fds == 1;
   if (listen_fds == 1)
     OPT (MHD_OPTION_LISTEN_SOCKET, SD_LISTEN_FDS_START, NULL);
   else

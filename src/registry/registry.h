@@ -56,6 +56,7 @@ typedef struct
   GHashTable *verified_credentials; /* sha256 of "user:password" -> expiry (µs) */
 
   struct MHD_Daemon *httpd;
+  gboolean socket_activated;
 } Registry;
 
 /* registry-store.c: the content-addressed blob store and upload staging. */
