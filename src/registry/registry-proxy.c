@@ -30,6 +30,7 @@ typedef struct
   char *content_type;
   char *digest_header;
   char *challenge;
+  CURL *curl; /* the transfer in progress */
 } Fetch;
 
 static void
@@ -46,7 +47,12 @@ on_data (char *data, size_t size, size_t nmemb, void *user_data)
 {
   Fetch *f = user_data;
   size_t len = size * nmemb;
+  long status = 0;
 
+  /* Only a 200's body is content; a 401's or a redirect's is dropped. */
+  curl_easy_getinfo (f->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200)
+    return len;
   if (f->body)
     {
       if (f->body->len + len > MANIFEST_MAX)
@@ -120,6 +126,7 @@ perform (const char *url, const char *accept, const char *authorization, const c
     headers = curl_slist_append (headers, accept_header);
   if (auth_header)
     headers = curl_slist_append (headers, auth_header);
+  f->curl = curl;
   curl_easy_setopt (curl, CURLOPT_URL, url);
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
@@ -141,6 +148,7 @@ perform (const char *url, const char *accept, const char *authorization, const c
       curl_easy_setopt (curl, CURLOPT_USERPWD, userpwd);
     }
   rc = curl_easy_perform (curl);
+  f->curl = NULL;
   curl_slist_free_all (headers);
   if (rc != CURLE_OK)
     {
