@@ -15,6 +15,7 @@ start_registry() {
     >>"$log" 2>&1 &
   local pid=$!
   _pids+=("$pid")
+  _reg_pids+=("$pid")
   eval "REG_PID_$name=$pid"
   REG="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
@@ -23,6 +24,19 @@ start_registry() {
     sleep 0.05
   done
   echo "Bail out! berth-registry $name did not start:"; sed 's/^/# /' "$log"; exit 1
+}
+
+# finish_registries: stops every registry started and checks that none
+# reported a sanitizer error or leak, then prints the TAP plan.
+_reg_pids=()
+finish_registries() {
+  local pid reports
+  for pid in "${_reg_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${_reg_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  reports=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$SCRATCH"/*.log 2>/dev/null)
+  if [ -z "$reports" ]; then ok "no sanitizer reports from berth-registry"; else
+    not_ok "sanitizer reports from berth-registry"; diag "$(grep -h -A20 -E "ERROR: |runtime error:" $reports | head -60)"; fi
+  finish
 }
 
 # add_user ROOT_NAME USER PASSWORD [--admin]

@@ -336,4 +336,4 @@ expect "anonymous pull refused when disabled" 401 UNAUTHORIZED
 req GET "$REG/token?service=berth-registry"
 expect "no anonymous token when anonymous pulls are disabled" 401
 
-finish
+finish_registries

@@ -137,4 +137,4 @@ done
 check "a concurrently pushed image copies back" skopeo copy -q --src-tls-verify=false docker://$HOSTPORT/alice/concurrent:t4 dir:$SCRATCH/t4
 [ -z "$(ls "$SCRATCH/r/uploads")" ] && ok "no staging files remain after the pushes" || not_ok "staging files remain"
 
-finish
+finish_registries

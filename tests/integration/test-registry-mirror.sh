@@ -96,4 +96,4 @@ assert_match "the tampering mirror was asked" "GET /v2/alice/app/blobs/" "$(cat 
 expect_fail "a redirect target must be a URL" 1 'invalid mirror "ftp://x"' \
   "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/x" --redirect-blobs-to ftp://x gc
 
-finish
+finish_registries

@@ -159,4 +159,4 @@ if command -v systemd-socket-activate >/dev/null; then
   kill "$spid"
 fi
 
-finish
+finish_registries

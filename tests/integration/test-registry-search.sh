@@ -138,4 +138,4 @@ req GET "$REG/v1/search?q=database"
 [ "$(field 'd["results"][0]["pull_count"], d["results"][0]["description"]')" = "(5, 'Plain text description')" ] \
   && ok "pull counts and descriptions persist" || not_ok "after restart: $(cat "$B")"
 
-finish
+finish_registries
