@@ -168,7 +168,15 @@ on_quit (gpointer user_data)
 static gboolean
 on_flush (gpointer user_data)
 {
-  registry_pulls_flush (user_data);
+  Registry *registry = user_data;
+  guint expired;
+
+  registry_pulls_flush (registry);
+  expired = registry_uploads_expire (registry,
+                                     (gint64)registry->settings->upload_timeout * G_USEC_PER_SEC);
+  if (expired > 0)
+    g_message ("dropped %u upload%s idle for %u s", expired, expired == 1 ? "" : "s",
+               registry->settings->upload_timeout);
   return G_SOURCE_CONTINUE;
 }
 
@@ -316,7 +324,10 @@ main (int argc, char **argv)
     }
   else
     {
-      curl_global_init (CURL_GLOBAL_DEFAULT);
+      /* Only a mirror talks to other servers; initialising libcurl (and
+       * its TLS library) otherwise costs memory for nothing. */
+      if (settings.proxy_upstream)
+        curl_global_init (CURL_GLOBAL_DEFAULT);
       registry_uploads_init (&registry);
       g_mutex_init (&registry.pulls_lock);
       g_mutex_init (&registry.credentials_lock);
@@ -329,7 +340,8 @@ main (int argc, char **argv)
       g_clear_pointer (&registry.verified_credentials, g_hash_table_unref);
       g_mutex_clear (&registry.pulls_lock);
       g_mutex_clear (&registry.credentials_lock);
-      curl_global_cleanup ();
+      if (settings.proxy_upstream)
+        curl_global_cleanup ();
     }
 
 out:

@@ -9,12 +9,16 @@
 #include "berth-error.h"
 #include "registry.h"
 
+/* clang-format off */
 static const char *const known_keys[] = {
-  "server/listen",         "server/tls-cert",  "server/tls-key",           "server/threads",
-  "server/access-log",     "storage/root",     "storage/delete",           "auth/anonymous-pull",
-  "auth/token-lifetime",   "auth/service",     "mirror/proxy-upstream",    "mirror/proxy-username",
-  "mirror/proxy-password", "mirror/proxy-ttl", "mirror/redirect-blobs-to", NULL,
+  "server/listen", "server/tls-cert", "server/tls-key", "server/threads", "server/access-log",
+  "storage/root", "storage/delete", "storage/upload-timeout",
+  "auth/anonymous-pull", "auth/token-lifetime", "auth/service",
+  "mirror/proxy-upstream", "mirror/proxy-username", "mirror/proxy-password", "mirror/proxy-ttl",
+  "mirror/redirect-blobs-to",
+  NULL,
 };
+/* clang-format on */
 
 void
 registry_settings_init (RegistrySettings *settings)
@@ -27,6 +31,7 @@ registry_settings_init (RegistrySettings *settings)
   settings->threads = 4;
   settings->token_lifetime = 300;
   settings->proxy_ttl = 300;
+  settings->upload_timeout = 3600;
   settings->service = g_strdup ("berth-registry");
 }
 
@@ -144,6 +149,8 @@ registry_settings_load (RegistrySettings *settings, const char *path, gboolean m
       || !get_bool (kf, "server", "access-log", &settings->access_log, error)
       || !get_string (kf, "storage", "root", &settings->root, error)
       || !get_bool (kf, "storage", "delete", &settings->delete_enabled, error)
+      || !get_uint (kf, "storage", "upload-timeout", 1, G_MAXINT32, &settings->upload_timeout,
+                    error)
       || !get_bool (kf, "auth", "anonymous-pull", &settings->anonymous_pull, error)
       || !get_uint (kf, "auth", "token-lifetime", 60, 86400, &settings->token_lifetime, error)
       || !get_string (kf, "auth", "service", &settings->service, error)

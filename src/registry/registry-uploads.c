@@ -24,6 +24,7 @@ struct _RegistryUpload
   guint64 size;        /* bytes in the staging file */
   BerthHasher *hasher; /* SHA-256 of those bytes */
   gboolean busy;       /* a request is writing */
+  gint64 touched;      /* monotonic µs of the last request */
 };
 
 static void
@@ -41,6 +42,31 @@ registry_uploads_init (Registry *registry)
   g_mutex_init (&registry->uploads_lock);
   registry->uploads
     = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)upload_free);
+}
+
+/* Sessions a client abandoned: their staging files go after @max_idle_usec. */
+guint
+registry_uploads_expire (Registry *registry, gint64 max_idle_usec)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+  guint expired = 0;
+
+  g_mutex_lock (&registry->uploads_lock);
+  g_hash_table_iter_init (&iter, registry->uploads);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RegistryUpload *upload = value;
+
+      if (upload->busy || now - upload->touched < max_idle_usec)
+        continue;
+      registry_store_discard_staging (registry, upload->id);
+      g_hash_table_iter_remove (&iter);
+      expired++;
+    }
+  g_mutex_unlock (&registry->uploads_lock);
+  return expired;
 }
 
 void
@@ -80,6 +106,7 @@ release_session (UploadWrite *w)
   g_mutex_lock (&registry->uploads_lock);
   w->upload->size = w->start + w->received;
   w->upload->busy = FALSE;
+  w->upload->touched = g_get_monotonic_time ();
   g_mutex_unlock (&registry->uploads_lock);
   w->upload = NULL;
 }
@@ -301,6 +328,7 @@ start_session (RegistryRequest *req)
   upload->id = g_steal_pointer (&name);
   upload->repo = g_strdup (req->route.name);
   upload->hasher = berth_hasher_new (BERTH_DIGEST_SHA256);
+  upload->touched = g_get_monotonic_time ();
   g_mutex_lock (&registry->uploads_lock);
   g_hash_table_insert (registry->uploads, upload->id, upload);
   g_mutex_unlock (&registry->uploads_lock);

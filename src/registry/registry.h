@@ -25,8 +25,9 @@ typedef struct
   char *proxy_upstream;
   char *proxy_username;
   char *proxy_password;
-  guint proxy_ttl; /* seconds a cached tag is served before asking upstream */
-  char *service;   /* the "service" of the token flow */
+  guint proxy_ttl;      /* seconds a cached tag is served before asking upstream */
+  guint upload_timeout; /* seconds an idle upload session is kept */
+  char *service;        /* the "service" of the token flow */
 } RegistrySettings;
 
 void registry_settings_init (RegistrySettings *settings);
@@ -120,5 +121,7 @@ int registry_users_main (Registry *registry, int argc, char **argv, gboolean adm
 /* registry-uploads.c */
 void registry_uploads_init (Registry *registry);
 void registry_uploads_clear (Registry *registry);
+/* Drops sessions idle for longer than @max_idle_usec; returns how many. */
+guint registry_uploads_expire (Registry *registry, gint64 max_idle_usec);
 
 G_END_DECLS

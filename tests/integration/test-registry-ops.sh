@@ -145,7 +145,43 @@ fi
 expect_fail "TLS needs both files" 1 "TLS needs both --tls-cert and --tls-key" \
   "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/tls2" --listen 127.0.0.1:5134 --tls-cert "$SCRATCH/cert.pem"
 
-# --- systemd socket activation and readiness
+# --- abandoned uploads expire
+printf '[storage]\nupload-timeout=1\n' > "$SCRATCH/expire.conf"
+mkdir -p "$SCRATCH/expire"
+add_user expire erin erinpw
+"$BERTH_REGISTRY" --config "$SCRATCH/expire.conf" --root "$SCRATCH/expire" --listen 127.0.0.1:5136 >"$SCRATCH/expire.log" 2>&1 &
+epid=$!; _pids+=("$epid"); _reg_pids+=("$epid")
+for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:5136/v1/_ping && break; sleep 0.05; done
+req POST http://127.0.0.1:5136/v2/erin/x/blobs/uploads/ -u erin:erinpw
+LOC=$(header Location)
+req PATCH "http://127.0.0.1:5136$LOC" -u erin:erinpw -H 'Content-Type: application/octet-stream' --data-binary @"$D/first"
+expect "a chunk for the upload that will be abandoned" 202
+sleep 4.5
+req GET "http://127.0.0.1:5136$LOC" -u erin:erinpw
+expect "an abandoned upload expires" 404 BLOB_UPLOAD_UNKNOWN
+[ -z "$(ls "$SCRATCH/expire/uploads")" ] && ok "its staging file is removed" || not_ok "staging file of the expired upload remains"
+assert_match "the expiry is logged" "dropped 1 upload idle for 1 s" "$(cat "$SCRATCH/expire.log")"
+
+# --- readiness notification (Type=notify)
+python3 - "$SCRATCH/notify.sock" >"$SCRATCH/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+print(s.recv(4096).decode(), flush=True)
+PY
+npid=$!
+for _ in $(seq 1 50); do [ -S "$SCRATCH/notify.sock" ] && break; sleep 0.05; done
+mkdir -p "$SCRATCH/notify"
+NOTIFY_SOCKET="$SCRATCH/notify.sock" "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/notify" \
+  --listen 127.0.0.1:5137 >"$SCRATCH/notify.log" 2>&1 &
+rpid=$!; _pids+=("$rpid"); _reg_pids+=("$rpid")
+wait "$npid"
+assert_match "READY=1 is sent to systemd once serving" "^READY=1" "$(cat "$SCRATCH/notify.out")"
+req GET http://127.0.0.1:5137/v1/_ping
+expect "and it is indeed serving" 200
+
+# --- systemd socket activation
 if command -v systemd-socket-activate >/dev/null; then
   mkdir -p "$SCRATCH/sock"
   systemd-socket-activate -l 127.0.0.1:5135 "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" \
