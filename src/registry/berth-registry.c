@@ -326,9 +326,10 @@ main (int argc, char **argv)
     {
       /* Only a mirror talks to other servers; initialising libcurl (and
        * its TLS library) otherwise costs memory for nothing. */
-      if (settings.proxy_upstream)
+      if (settings.proxy_upstream || settings.redirect_blobs_to)
         curl_global_init (CURL_GLOBAL_DEFAULT);
       registry_uploads_init (&registry);
+      registry_redirect_init (&registry);
       g_mutex_init (&registry.pulls_lock);
       g_mutex_init (&registry.credentials_lock);
       registry.pending_pulls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -336,11 +337,12 @@ main (int argc, char **argv)
         = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       ret = serve (&registry);
       registry_uploads_clear (&registry);
+      registry_redirect_clear (&registry);
       g_clear_pointer (&registry.pending_pulls, g_hash_table_unref);
       g_clear_pointer (&registry.verified_credentials, g_hash_table_unref);
       g_mutex_clear (&registry.pulls_lock);
       g_mutex_clear (&registry.credentials_lock);
-      if (settings.proxy_upstream)
+      if (settings.proxy_upstream || settings.redirect_blobs_to)
         curl_global_cleanup ();
     }
 

@@ -122,22 +122,27 @@ registry_blobs_send (RegistryRequest *req, const char *digest, const char *conte
   registry_respond (req, MHD_HTTP_PARTIAL_CONTENT, response);
 }
 
-/* The mirror holds the same content-addressed paths; the client checks the
- * digest of whatever it gets there. */
-static void
+static gboolean
 redirect (RegistryRequest *req, const char *digest)
 {
-  const char *base = req->registry->settings->redirect_blobs_to[0];
-  gsize len = strlen (base);
   g_autofree char *location = NULL;
-  struct MHD_Response *response = registry_response_empty ();
+  struct MHD_Response *response;
+  struct stat st;
+  int fd = registry_store_open_blob (req->registry, digest);
 
-  while (len > 0 && base[len - 1] == '/')
-    len--;
-  location = g_strdup_printf ("%.*s/v2/%s/blobs/%s", (int)len, base, req->route.name, digest);
+  if (fd < 0)
+    return FALSE;
+  if (fstat (fd, &st) < 0)
+    st.st_size = -1;
+  close (fd);
+  location = registry_redirect_pick (req->registry, req->route.name, digest, st.st_size);
+  if (location == NULL)
+    return FALSE;
+  response = registry_response_empty ();
   MHD_add_response_header (response, "Location", location);
   MHD_add_response_header (response, "Docker-Content-Digest", digest);
   registry_respond (req, MHD_HTTP_TEMPORARY_REDIRECT, response);
+  return TRUE;
 }
 
 void
@@ -188,10 +193,7 @@ registry_blobs_begin (RegistryRequest *req)
         }
     }
   if (registry->settings->redirect_blobs_to && registry->settings->redirect_blobs_to[0]
-      && registry_request_is (req, "GET"))
-    {
-      redirect (req, digest);
-      return;
-    }
+      && registry_request_is (req, "GET") && redirect (req, digest))
+    return;
   registry_blobs_send (req, digest, "application/octet-stream");
 }

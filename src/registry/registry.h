@@ -56,6 +56,10 @@ typedef struct
   GMutex credentials_lock;
   GHashTable *verified_credentials; /* sha256 of "user:password" -> expiry (µs) */
 
+  GMutex redirect_lock;
+  GHashTable *redirect_answers; /* mirror URL of a blob -> whether it has it, until when */
+  gint64 *redirect_down_until;  /* per mirror: skipped until then */
+
   struct MHD_Daemon *httpd;
   gboolean socket_activated;
 } Registry;
@@ -111,6 +115,14 @@ void registry_pulls_flush (Registry *registry);
 /* registry-server.c */
 gboolean registry_server_start (Registry *registry, GError **error);
 void registry_server_stop (Registry *registry);
+
+/* registry-redirect.c: the first mirror that has the blob, as the URL to
+ * send the client to, or NULL to serve it here. */
+void registry_redirect_init (Registry *registry);
+void registry_redirect_clear (Registry *registry);
+char *registry_redirect_pick (Registry *registry, const char *name, const char *digest,
+                              guint64 size);
+char *registry_redirect_url (const char *base, const char *name, const char *digest);
 
 /* registry-gc.c */
 gboolean registry_gc (Registry *registry, gboolean dry_run, GError **error);

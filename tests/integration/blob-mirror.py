@@ -14,7 +14,10 @@ PATH = re.compile(r"^/v2/(.+)/blobs/(sha256|sha512):([0-9a-f]+)$")
 
 
 class Mirror(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
+    def do_HEAD(self):
+        self.do_GET(body=False)
+
+    def do_GET(self, body=True):
         m = PATH.match(self.path)
         try:
             with open("%s/%s/%s/%s" % (STORE, m.group(2), m.group(3)[:2], m.group(3)), "rb") as f:
@@ -28,7 +31,8 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(bytes(data))
+        if body:
+            self.wfile.write(bytes(data))
 
     def log_message(self, fmt, *args):
         sys.stderr.write("mirror: %s\n" % (fmt % args))

@@ -93,6 +93,25 @@ out=$(skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5159/alice/app:la
 [ $rc != 0 ] && grep -qiE "digest did not match|digest mismatch" <<<"$out" && ok "skopeo refuses the tampered blob (digest mismatch)" \
   || { not_ok "skopeo accepted a tampered blob (exit $rc)"; diag "$out"; }
 assert_match "the tampering mirror was asked" "GET /v2/alice/app/blobs/" "$(cat "$SCRATCH/evil2.log")"
+# Mirrors are tried in order: a dead one and one without the blob are passed over.
+mkdir -p "$SCRATCH/emptystore"
+python3 "$SOURCE_DIR/tests/integration/blob-mirror.py" 5161 "$SCRATCH/emptystore" 2>"$SCRATCH/empty-mirror.log" &
+_pids+=($!)
+for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:5161/ && break; sleep 0.05; done
+kill "$REG_PID_src"; wait "$REG_PID_src" 2>/dev/null
+start_registry src 5159 --redirect-blobs-to http://127.0.0.1:5160 --redirect-blobs-to http://127.0.0.1:5161 \
+  --redirect-blobs-to http://127.0.0.1:5157
+req GET "http://127.0.0.1:5159/v2/alice/app/blobs/$LAYER"
+expect "with a dead mirror and one lacking the blob first" 307
+expect_header "the first mirror that has the blob gets the client" Location "^http://127.0.0.1:5157/v2/alice/app/blobs/$LAYER\$"
+assert_match "the dead mirror is reported" "blob mirror http://127.0.0.1:5160 cannot be reached" "$(cat "$SCRATCH/src.log")"
+check "skopeo copy through the third mirror" skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5159/alice/app:latest dir:$SCRATCH/r3
+kill "$REG_PID_src"; wait "$REG_PID_src" 2>/dev/null
+start_registry src 5159 --redirect-blobs-to http://127.0.0.1:5160 --redirect-blobs-to http://127.0.0.1:5161
+req GET "http://127.0.0.1:5159/v2/alice/app/blobs/$LAYER"
+expect "no mirror has the blob: the registry serves it" 200
+[ "$(sha256 "$B")" = "$LAYER" ] && ok "...with the right bytes" || not_ok "served bytes"
+
 expect_fail "a redirect target must be a URL" 1 'invalid mirror "ftp://x"' \
   "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/x" --redirect-blobs-to ftp://x gc
 
