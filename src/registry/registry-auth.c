@@ -189,7 +189,12 @@ registry_auth_allowed (Registry *registry, const char *user, gboolean admin, Reg
     default:
       {
         gsize len = signed_in ? strlen (user) : 0;
-        return signed_in && name != NULL && strncmp (name, user, len) == 0 && name[len] == '/';
+
+        if (!signed_in || name == NULL)
+          return FALSE;
+        if (strncmp (name, user, len) == 0 && name[len] == '/')
+          return TRUE;
+        return registry_db_granted (registry->db, user, name);
       }
     }
 }
@@ -271,8 +276,8 @@ registry_auth_request (RegistryRequest *req, RegistryAccess access)
     registry_respond_unauthorized (req, scope);
   else
     registry_respond_error (req, MHD_HTTP_FORBIDDEN, "DENIED",
-                            "user \"%s\" may not %s %s: users push only under \"%s/\" unless "
-                            "they are admins",
+                            "user \"%s\" may not %s %s: users push only under \"%s/\", where "
+                            "they were granted access, or as admins",
                             req->user, access == REGISTRY_ACCESS_DELETE ? "delete in" : "push to",
                             req->route.name ? req->route.name : "this registry", req->user);
   return FALSE;

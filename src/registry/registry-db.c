@@ -48,6 +48,9 @@ static const char schema[]
     "CREATE TABLE IF NOT EXISTS users ("
     "  name TEXT PRIMARY KEY, hash TEXT NOT NULL, admin INTEGER NOT NULL DEFAULT 0,"
     "  created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS grants ("
+    "  user TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,"
+    "  prefix TEXT NOT NULL, PRIMARY KEY (user, prefix));"
     "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS repo_search USING fts5 ("
     "  name, description, content='repositories', content_rowid='id');"
@@ -676,6 +679,33 @@ registry_db_user_delete (RegistryDb *db, const char *name)
 
   bind_text (stmt, 1, name);
   return sqlite3_step (stmt) == SQLITE_DONE && sqlite3_changes (db->sql) > 0;
+}
+
+gboolean
+registry_db_grant (RegistryDb *db, const char *user, const char *prefix, gboolean on)
+{
+  LOCKED (db);
+  g_autoptr (sqlite3_stmt) stmt
+    = prepare (db, on ? "INSERT OR IGNORE INTO grants (user, prefix)"
+                        " SELECT name, ?2 FROM users WHERE name = ?1"
+                      : "DELETE FROM grants WHERE user = ?1 AND prefix = ?2");
+
+  bind_text (stmt, 1, user);
+  bind_text (stmt, 2, prefix);
+  return sqlite3_step (stmt) == SQLITE_DONE && sqlite3_changes (db->sql) > 0;
+}
+
+gboolean
+registry_db_granted (RegistryDb *db, const char *user, const char *repo)
+{
+  LOCKED (db);
+  g_autoptr (sqlite3_stmt) stmt
+    = prepare (db, "SELECT 1 FROM grants WHERE user = ?1"
+                   " AND (prefix = ?2 OR substr (?2, 1, length (prefix) + 1) = prefix || '/')");
+
+  bind_text (stmt, 1, user);
+  bind_text (stmt, 2, repo);
+  return sqlite3_step (stmt) == SQLITE_ROW;
 }
 
 char *

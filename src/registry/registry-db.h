@@ -102,6 +102,10 @@ gboolean registry_db_user_put (RegistryDb *db, const char *name, const char *has
                                gboolean create, GError **error);
 gboolean registry_db_user_delete (RegistryDb *db, const char *name);
 
+/* Lets @user push to @prefix and the repositories under it ("PREFIX/..."). */
+gboolean registry_db_grant (RegistryDb *db, const char *user, const char *prefix, gboolean on);
+gboolean registry_db_granted (RegistryDb *db, const char *user, const char *repo);
+
 char *registry_db_setting_get (RegistryDb *db, const char *key);
 gboolean registry_db_setting_set (RegistryDb *db, const char *key, const char *value,
                                   GError **error);

@@ -89,7 +89,35 @@ validate_user (const char *name, GError **error)
   return TRUE;
 }
 
-/* argv: "add"|"del"|"passwd" NAME. Returns the exit code. */
+static int
+grant (Registry *registry, const char *verb, const char *name, const char *prefix)
+{
+  gboolean on = strcmp (verb, "grant") == 0;
+
+  if (!berth_oci_name_validate (prefix, NULL))
+    {
+      g_printerr ("berth-registry: invalid repository \"%s\" to %s\n", prefix, verb);
+      return 1;
+    }
+  if (!registry_db_user_get (registry->db, name, NULL, NULL))
+    {
+      g_printerr ("berth-registry: no user \"%s\"\n", name);
+      return 1;
+    }
+  if (!registry_db_grant (registry->db, name, prefix, on) && !on)
+    {
+      g_printerr ("berth-registry: user \"%s\" has no grant for %s\n", name, prefix);
+      return 1;
+    }
+  if (on)
+    g_print ("%s may now push to %s and %s/...\n", name, prefix, prefix);
+  else
+    g_print ("%s may no longer push to %s.\n", name, prefix);
+  return 0;
+}
+
+/* argv: "add"|"del"|"passwd" NAME, or "grant"|"revoke" NAME REPOSITORY.
+ * Returns the exit code. */
 int
 registry_users_main (Registry *registry, int argc, char **argv, gboolean admin)
 {
@@ -99,10 +127,12 @@ registry_users_main (Registry *registry, int argc, char **argv, gboolean admin)
   const char *verb = argv[0];
   const char *name = argc > 1 ? argv[1] : NULL;
 
+  if (argc == 3 && (strcmp (verb, "grant") == 0 || strcmp (verb, "revoke") == 0))
+    return grant (registry, verb, name, argv[2]);
   if (argc != 2 || !g_strv_contains ((const char *const[]){ "add", "del", "passwd", NULL }, verb))
     {
       g_printerr ("berth-registry: usage: berth-registry [--root DIR] user add|del|passwd NAME "
-                  "[--admin]\n");
+                  "[--admin], or user grant|revoke NAME REPOSITORY\n");
       return 2;
     }
   if (admin && strcmp (verb, "del") == 0)

@@ -99,6 +99,25 @@ printf 'bobpw\n' | "${U[@]}" user add bob --admin >/dev/null
 hash=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select hash, admin from users where name=?", ("bob",)).fetchone())' "$SCRATCH/r/registry.db")
 assert_match "passwords are stored as yescrypt hashes, admin flag set" "^\('\\\$y\\\$[^']+', 1\)$" "$hash"
 
+# Grants: pushing outside one's namespace where an admin allowed it.
+printf 'carlpw\n' | "${U[@]}" user add carl >/dev/null
+req POST "$REG/v2/team/app/blobs/uploads/" -u carl:carlpw
+expect "without a grant carl cannot push to team/app" 403 DENIED
+out=$("${U[@]}" user grant carl team/app 2>&1)
+assert_match "user grant" "^carl may now push to team/app and team/app/\.\.\.$" "$out"
+req POST "$REG/v2/team/app/blobs/uploads/" -u carl:carlpw
+expect "with the grant carl pushes to team/app" 202
+req POST "$REG/v2/team/app/nightly/blobs/uploads/" -u carl:carlpw
+expect "...and below it" 202
+req POST "$REG/v2/team/application/blobs/uploads/" -u carl:carlpw
+expect "...but not to a name that merely starts the same" 403 DENIED
+check "user revoke" "${U[@]}" user revoke carl team/app
+req POST "$REG/v2/team/app/blobs/uploads/" -u carl:carlpw
+expect "after revoke carl cannot push there" 403 DENIED
+expect_fail "revoking what was not granted" 1 'user "carl" has no grant for team/app' "${U[@]}" user revoke carl team/app
+expect_fail "granting to an unknown user" 1 'no user "nobody"' "${U[@]}" user grant nobody team/app
+expect_fail "granting an invalid repository" 1 'invalid repository "Team"' "${U[@]}" user grant carl Team
+
 # --- the access log
 assert_match "access log line" '^127\.0\.0\.1 - "GET /v2/alice/big/blobs/sha256:[0-9a-f]{64}" 404 [0-9.]+ms "curl/' "$(cat "$SCRATCH/r.log")"
 
