@@ -72,7 +72,6 @@ berth_idle=$(rss_kb "$berth_pid"); dist_idle=$(rss_kb "$dist_pid")
 # --- images: busybox (manifest GETs), one 100 MiB layer (blob GET)
 python3 "$top/tests/integration/make-oci-image.py" "$scratch/bb" --busybox >/dev/null
 python3 "$top/tests/integration/make-oci-image.py" "$scratch/big" --random-layer $((100 * 1024 * 1024 - 300)) >/dev/null
-python3 "$top/tests/integration/make-oci-image.py" "$scratch/push" --random-layer 125000000 --random-layer 125000000 --seed 5 >/dev/null
 for dest in "127.0.0.1:5200/bench/busybox:latest --dest-creds bench:benchpw" "127.0.0.1:5201/bench/busybox:latest"; do
   set -- $dest
   skopeo copy -q --dest-tls-verify=false "${@:2}" oci:"$scratch/bb":latest "docker://$1"
@@ -110,14 +109,19 @@ done
 check=$(curl -s "http://127.0.0.1:5200/v2/bench/big/blobs/$big_layer" | sha256sum | cut -d' ' -f1)
 [ "sha256:$check" = "$big_layer" ] || { echo "berth-registry served wrong bytes" >&2; exit 1; }
 
-# --- 250 MB push with skopeo (a new repository each run, so every blob goes over)
+# --- 250 MB push with skopeo: fresh content each run (skopeo remembers where
+# it pushed blobs and would mount them instead of sending them again)
 : > "$scratch/berth.push"; : > "$scratch/dist.push"
 for i in $(seq 1 "$runs"); do
+  rm -rf "$scratch/push"
+  python3 "$top/tests/integration/make-oci-image.py" "$scratch/push" --random-layer 125000000 \
+    --random-layer 125000000 --seed $((100 + i)) >/dev/null
   s=$(date +%s.%N); skopeo copy -q --dest-tls-verify=false --dest-creds bench:benchpw oci:"$scratch/push":latest docker://127.0.0.1:5200/bench/push$i:latest; e=$(date +%s.%N)
   calc "$e - $s" >> "$scratch/berth.push"
   s=$(date +%s.%N); skopeo copy -q --dest-tls-verify=false oci:"$scratch/push":latest docker://127.0.0.1:5201/bench/push$i:latest; e=$(date +%s.%N)
   calc "$e - $s" >> "$scratch/dist.push"
 done
+grep -q '"PATCH /v2/bench/push1/' "$scratch/berth.log" || { echo "the push was not an upload" >&2; exit 1; }
 
 berth_busy=$(rss_kb "$berth_pid"); dist_busy=$(rss_kb "$dist_pid")
 
