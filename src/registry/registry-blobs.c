@@ -67,12 +67,9 @@ add_blob_headers (struct MHD_Response *response, const char *digest, const char 
   MHD_add_response_header (response, "Cache-Control", "max-age=31536000");
 }
 
-/* Sends the stored file of @digest (blob or manifest): the whole of it, or
- * the part a Range header asks for. */
-void registry_blobs_send (RegistryRequest *req, const char *digest, const char *content_type);
-
-void
-registry_blobs_send (RegistryRequest *req, const char *digest, const char *content_type)
+/* Sends the stored blob: the whole of it, or the part a Range header asks for. */
+static void
+send_blob (RegistryRequest *req, const char *digest, const char *content_type)
 {
   const char *range = registry_request_header (req, "Range");
   struct MHD_Response *response;
@@ -195,5 +192,5 @@ registry_blobs_begin (RegistryRequest *req)
   if (registry->settings->redirect_blobs_to && registry->settings->redirect_blobs_to[0]
       && registry_request_is (req, "GET") && redirect (req, digest))
     return;
-  registry_blobs_send (req, digest, "application/octet-stream");
+  send_blob (req, digest, "application/octet-stream");
 }

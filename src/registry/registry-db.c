@@ -343,6 +343,23 @@ registry_db_manifest_exists (RegistryDb *db, const char *repo, const char *diges
 }
 
 gboolean
+registry_db_set_tag (RegistryDb *db, const char *repo, const char *tag, const char *digest,
+                     GError **error)
+{
+  LOCKED (db);
+  g_autoptr (sqlite3_stmt) stmt
+    = prepare (db, "INSERT INTO tags (repo_id, name, digest, updated)"
+                   " SELECT id, ?2, ?3, strftime('%s','now') FROM repositories WHERE name = ?1"
+                   " ON CONFLICT (repo_id, name) DO UPDATE"
+                   " SET digest = excluded.digest, updated = excluded.updated");
+
+  bind_text (stmt, 1, repo);
+  bind_text (stmt, 2, tag);
+  bind_text (stmt, 3, digest);
+  return step_done (db, stmt, error, "tag the manifest");
+}
+
+gboolean
 registry_db_delete_manifest (RegistryDb *db, const char *repo, const char *digest)
 {
   LOCKED (db);

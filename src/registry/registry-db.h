@@ -48,6 +48,9 @@ gboolean registry_db_get_manifest (RegistryDb *db, const char *repo, const char 
 /* Whether the manifest is stored in @repo. */
 gboolean registry_db_manifest_exists (RegistryDb *db, const char *repo, const char *digest);
 
+/* Points @tag at the stored manifest @digest. */
+gboolean registry_db_set_tag (RegistryDb *db, const char *repo, const char *tag, const char *digest,
+                              GError **error);
 gboolean registry_db_delete_manifest (RegistryDb *db, const char *repo, const char *digest);
 gboolean registry_db_delete_tag (RegistryDb *db, const char *repo, const char *tag);
 

@@ -168,9 +168,36 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
   return TRUE;
 }
 
+static enum MHD_Result
+collect_tag (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  if (g_strcmp0 (key, "tag") == 0 && value)
+    g_ptr_array_add (cls, g_strdup (value));
+  return MHD_YES;
+}
+
+/* The tags of PUT .../manifests/DIGEST?tag=a&tag=b, checked; NULL when one
+ * is invalid (and answered). */
+static GPtrArray *
+query_tags (RegistryRequest *req)
+{
+  g_autoptr (GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+
+  MHD_get_connection_values (req->connection, MHD_GET_ARGUMENT_KIND, collect_tag, tags);
+  for (guint i = 0; i < tags->len; i++)
+    if (!berth_oci_tag_validate (tags->pdata[i], &error))
+      {
+        registry_respond_error (req, MHD_HTTP_BAD_REQUEST, "TAG_INVALID", "%s", error->message);
+        return NULL;
+      }
+  return g_steal_pointer (&tags);
+}
+
 static void
 finish_put (RegistryRequest *req)
 {
+  g_autoptr (GPtrArray) tags = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *digest = NULL;
   g_autofree char *subject = NULL;
@@ -183,6 +210,9 @@ finish_put (RegistryRequest *req)
                               "manifests are limited to %d bytes", MANIFEST_MAX);
       return;
     }
+  tags = query_tags (req);
+  if (tags == NULL)
+    return;
   if (!registry_manifest_store (req->registry, req->route.name, req->route.ref,
                                 (const char *)req->body->data, req->body->len,
                                 registry_request_header (req, "Content-Type"), TRUE, &digest,
@@ -201,7 +231,20 @@ finish_put (RegistryRequest *req)
                                 error->message);
       return;
     }
+  for (guint i = 0; i < tags->len; i++)
+    if (!registry_db_set_tag (req->registry->db, req->route.name, tags->pdata[i], digest, &error))
+      {
+        registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "%s",
+                                error->message);
+        return;
+      }
   response = registry_response_empty ();
+  if (tags->len > 0)
+    {
+      g_ptr_array_add (tags, NULL);
+      g_autofree char *list = g_strjoinv (", ", (char **)tags->pdata);
+      MHD_add_response_header (response, "OCI-Tag", list);
+    }
   location = g_strdup_printf ("/v2/%s/manifests/%s", req->route.name, digest);
   MHD_add_response_header (response, "Location", location);
   MHD_add_response_header (response, "Docker-Content-Digest", digest);

@@ -171,6 +171,13 @@ req GET "$REG/v2/alice/app/manifests/.bad"
 expect "invalid tag" 400 TAG_INVALID
 req PUT "$REG/v2/alice/app/manifests/$MD" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$D/manifest"
 expect "push by matching digest" 201
+req PUT "$REG/v2/alice/app/manifests/$MD?tag=t1&tag=t2" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$D/manifest"
+expect "push by digest with ?tag= parameters" 201
+expect_header "OCI-Tag lists the tags made" OCI-Tag '^t1, t2$'
+req GET "$REG/v2/alice/app/manifests/t2"
+expect "the ?tag= tags resolve" 200
+req PUT "$REG/v2/alice/app/manifests/$MD?tag=.bad" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$D/manifest"
+expect "an invalid ?tag= is refused" 400 TAG_INVALID
 req PUT "$REG/v2/alice/app/manifests/sha256:$(printf '%064d' 1)" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$D/manifest"
 expect "push by a digest that does not match" 400 DIGEST_INVALID
 image_manifest "$CFG" "$CFG_SIZE" "sha256:$(printf '%064d' 7)" 5 > "$D/dangling"
