@@ -104,7 +104,7 @@ berth_oci_tag_validate (const char *tag, GError **error)
 char *
 berth_oci_referrers_tag (const char *digest)
 {
-  const char *colon = strchr (digest, ':');
+  const char *colon = digest ? strchr (digest, ':') : NULL;
   g_autofree char *alg = NULL;
   g_autofree char *enc = NULL;
   char *tag;

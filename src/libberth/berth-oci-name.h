@@ -16,7 +16,7 @@ gboolean berth_oci_name_validate (const char *name, GError **error);
 gboolean berth_oci_tag_validate (const char *tag, GError **error);
 
 /* The fallback tag for the referrers of @digest ("sha256-<hex>"), as clients
- * use it when a registry has no referrers API. */
+ * use it when a registry has no referrers API; NULL when @digest has no ":". */
 char *berth_oci_referrers_tag (const char *digest);
 
 G_END_DECLS

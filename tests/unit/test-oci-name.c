@@ -80,6 +80,7 @@ test_referrers_tag (void)
                    "sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   g_assert_true (berth_oci_tag_validate (tag, NULL));
   g_assert_null (berth_oci_referrers_tag ("nocolon"));
+  g_assert_null (berth_oci_referrers_tag (NULL));
 }
 
 int
