@@ -37,9 +37,9 @@ prompt (const char *text)
   tcgetattr (STDIN_FILENO, &old);
   quiet = old;
   quiet.c_lflag &= ~ECHO;
-  tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+  tcsetattr (STDIN_FILENO, TCSANOW, &quiet);
   line = read_line (stdin);
-  tcsetattr (STDIN_FILENO, TCSAFLUSH, &old);
+  tcsetattr (STDIN_FILENO, TCSANOW, &old);
   fprintf (stderr, "\n");
   return line;
 }

@@ -99,6 +99,17 @@ printf 'bobpw\n' | "${U[@]}" user add bob --admin >/dev/null
 hash=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select hash, admin from users where name=?", ("bob",)).fetchone())' "$SCRATCH/r/registry.db")
 assert_match "passwords are stored as yescrypt hashes, admin flag set" "^\('\\\$y\\\$[^']+', 1\)$" "$hash"
 
+# On a terminal the password is asked twice, without echo.
+if command -v script >/dev/null; then
+  out=$( (sleep 0.5; printf 'ttypw\n'; sleep 0.3; printf 'ttypw\n'; sleep 0.3) | script -qec "${U[*]} user add tty" /dev/null 2>&1)
+  assert_match "a terminal gets two prompts" "Password for tty: .*Again: .*Added user tty\." "$(tr -d '\r\n' <<<"$out")"
+  grep -q ttypw <<<"$out" && not_ok "the password is not echoed" || ok "the password is not echoed"
+  req GET "$REG/v2/" -u tty:ttypw
+  expect "the password typed on the terminal works" 200
+  out=$( (sleep 0.5; printf 'one\n'; sleep 0.3; printf 'two\n'; sleep 0.3) | script -qec "${U[*]} user passwd tty" /dev/null 2>&1); rc=$?
+  [ $rc = 1 ] && grep -q "the two passwords differ; nothing was changed" <<<"$out" && ok "different passwords on the terminal are refused" || { not_ok "mismatched terminal passwords (exit $rc)"; diag "$out"; }
+fi
+
 # Grants: pushing outside one's namespace where an admin allowed it.
 printf 'carlpw\n' | "${U[@]}" user add carl >/dev/null
 req POST "$REG/v2/team/app/blobs/uploads/" -u carl:carlpw
