@@ -6,7 +6,7 @@
 # berth/distribution ratios. Not run by tools/run-tests.
 #   tests/bench/registry/bench-registry.sh [--disk] [RUNS]
 # --disk keeps both registries' storage under /var/tmp instead of a tmpfs.
-# Uses ports 5200-5201. Needs root for the tmpfs; needs wrk, skopeo and
+# Uses ports 5200-5202. Needs root for the tmpfs; needs wrk, skopeo and
 # docker-registry (tools/install-deps --bench).
 set -euo pipefail
 
@@ -43,6 +43,8 @@ trap cleanup EXIT
 
 wait_port() { for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# Private memory (anonymous and dirty), which shared libraries do not inflate.
+private_kb() { awk '/^(Private_Clean|Private_Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -68,6 +70,7 @@ dist_pid=$!; pids+=("$dist_pid")
 wait_port 5200; wait_port 5201
 sleep 1
 berth_idle=$(rss_kb "$berth_pid"); dist_idle=$(rss_kb "$dist_pid")
+berth_idle_priv=$(private_kb "$berth_pid"); dist_idle_priv=$(private_kb "$dist_pid")
 
 # --- images: busybox (manifest GETs), one 100 MiB layer (blob GET)
 python3 "$top/tests/integration/make-oci-image.py" "$scratch/bb" --busybox >/dev/null
@@ -98,13 +101,32 @@ for i in $(seq 1 "$runs"); do
   read -r r p < <(wrk_run 5201); echo "$r" >> "$scratch/dist.rps"; echo "$p" >> "$scratch/dist.p99"
 done
 
-# --- 100 MiB blob GETs
+# --- 100 MiB blob GETs, with two floors: curl reading the file, and curl
+# reading it from a bare server that answers with one sendfile(2) on loopback
+python3 - "$big_file" <<'PY' &
+import os, socket, sys
+path = sys.argv[1]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 5202))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        c.sendfile(f)
+    c.close()
+PY
+pids+=($!)
+sleep 0.5
 blob_time() { curl -s -o /dev/null -w '%{time_total}\n' "$@"; }
-: > "$scratch/berth.blob"; : > "$scratch/dist.blob"; : > "$scratch/file.blob"
+: > "$scratch/berth.blob"; : > "$scratch/dist.blob"; : > "$scratch/file.blob"; : > "$scratch/raw.blob"
 for i in $(seq 1 $((runs * 3))); do
   blob_time "http://127.0.0.1:5200/v2/bench/big/blobs/$big_layer" >> "$scratch/berth.blob"
   blob_time -L "http://127.0.0.1:5201/v2/bench/big/blobs/$big_layer" >> "$scratch/dist.blob"
   blob_time "file://$big_file" >> "$scratch/file.blob"
+  blob_time "http://127.0.0.1:5202/" >> "$scratch/raw.blob"
 done
 check=$(curl -s "http://127.0.0.1:5200/v2/bench/big/blobs/$big_layer" | sha256sum | cut -d' ' -f1)
 [ "sha256:$check" = "$big_layer" ] || { echo "berth-registry served wrong bytes" >&2; exit 1; }
@@ -128,7 +150,7 @@ berth_busy=$(rss_kb "$berth_pid"); dist_busy=$(rss_kb "$dist_pid")
 m() { median < "$scratch/$1"; }
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 br=$(m berth.rps); dr=$(m dist.rps); bp=$(m berth.p99); dp=$(m dist.p99)
-bb=$(m berth.blob); db=$(m dist.blob); fb=$(m file.blob)
+bb=$(m berth.blob); db=$(m dist.blob); fb=$(m file.blob); rb=$(m raw.blob)
 bpu=$(m berth.push); dpu=$(m dist.push)
 printf 'berth-registry vs docker-registry %s, storage on %s, medians of %s runs\n' \
   "$(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null)" "$([ $disk = 1 ] && echo disk || echo tmpfs)" "$runs"
@@ -137,6 +159,8 @@ printf '%-34s %14.0f %14.0f %8s\n' "manifest GET req/s (wrk -c16)" "$br" "$dr" "
 printf '%-34s %14.2f %14.2f %8s\n' "manifest GET p99 ms" "$bp" "$dp" "$(ratio "$bp" "$dp")"
 printf '%-34s %14.1f %14.1f %8s\n' "100 MiB blob GET ms" "$(calc "$bb * 1000")" "$(calc "$db * 1000")" "$(ratio "$bb" "$db")"
 printf '%-34s %14.1f\n' "100 MiB file:// read ms (floor)" "$(calc "$fb * 1000")"
+printf '%-34s %14.1f\n' "100 MiB bare sendfile server ms" "$(calc "$rb * 1000")"
 printf '%-34s %14.2f %14.2f %8s\n' "250 MB skopeo push s" "$bpu" "$dpu" "$(ratio "$bpu" "$dpu")"
 printf '%-34s %14.1f %14.1f %8s\n' "idle RSS MB (after start)" "$(calc "$berth_idle / 1024")" "$(calc "$dist_idle / 1024")" "$(ratio "$berth_idle" "$dist_idle")"
+printf '%-34s %14.1f %14.1f %8s\n' "idle private memory MB" "$(calc "$berth_idle_priv / 1024")" "$(calc "$dist_idle_priv / 1024")" "$(ratio "$berth_idle_priv" "$dist_idle_priv")"
 printf '%-34s %14.1f %14.1f %8s\n' "RSS MB after the runs" "$(calc "$berth_busy / 1024")" "$(calc "$dist_busy / 1024")" "$(ratio "$berth_busy" "$dist_busy")"
