@@ -15,8 +15,12 @@ diag() { sed 's/^/# /' <<<"$*"; }
 command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is missing"; exit 0; }
 SB="$SOURCE_DIR/tests/systemd/sandbox"
 DIR=$(mktemp -d /tmp/berth-sd-registry.XXXXXX)
-trap '"$SB" stop "$DIR" >/dev/null 2>&1' EXIT
-"$SB" start "$DIR" "$SOURCE_DIR" >/dev/null 2>&1 || { echo "Bail out! the systemd sandbox did not boot"; exit 1; }
+trap '"$SB" stop "$DIR" >/dev/null 2>&1; rm -f "$DIR.boot.log"' EXIT
+# basic.target has what the units need (journald, sockets, dynamic users)
+# and none of the host's own services, which could hold up the boot.
+BERTH_SANDBOX_TARGET=basic.target timeout 150 "$SB" start "$DIR" "$SOURCE_DIR" >"$DIR.boot.log" 2>&1 \
+  || { echo "Bail out! the systemd sandbox did not boot: $(tail -3 "$DIR.boot.log")"; exit 1; }
+rm -f "$DIR.boot.log"
 inside() { "$SB" exec "$DIR" "$@"; }
 BIN="$BUILD_DIR/src/registry/berth-registry"
 PORT=5190
