@@ -330,6 +330,7 @@ main (int argc, char **argv)
         curl_global_init (CURL_GLOBAL_DEFAULT);
       registry_uploads_init (&registry);
       registry_redirect_init (&registry);
+      registry_proxy_init (&registry);
       g_mutex_init (&registry.pulls_lock);
       g_mutex_init (&registry.credentials_lock);
       registry.pending_pulls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -338,6 +339,7 @@ main (int argc, char **argv)
       ret = serve (&registry);
       registry_uploads_clear (&registry);
       registry_redirect_clear (&registry);
+      registry_proxy_clear (&registry);
       g_clear_pointer (&registry.pending_pulls, g_hash_table_unref);
       g_clear_pointer (&registry.verified_credentials, g_hash_table_unref);
       g_mutex_clear (&registry.pulls_lock);

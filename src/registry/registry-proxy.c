@@ -304,8 +304,24 @@ out:
   return ok;
 }
 
-gboolean
-registry_proxy_fetch_blob (Registry *registry, const char *name, const char *digest, GError **error)
+void
+registry_proxy_init (Registry *registry)
+{
+  g_mutex_init (&registry->proxy_lock);
+  g_cond_init (&registry->proxy_cond);
+  registry->proxy_inflight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+void
+registry_proxy_clear (Registry *registry)
+{
+  g_clear_pointer (&registry->proxy_inflight, g_hash_table_unref);
+  g_cond_clear (&registry->proxy_cond);
+  g_mutex_clear (&registry->proxy_lock);
+}
+
+static gboolean
+fetch_blob (Registry *registry, const char *name, const char *digest, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("/v2/%s/blobs/%s", name, digest);
   g_autofree char *staged = NULL;
@@ -353,5 +369,32 @@ out:
     registry_store_discard_staging (registry, staged);
   berth_close_fdp (&f.fd);
   fetch_clear (&f);
+  return ok;
+}
+
+/* Clients asking for the same missing blob at once wait for one download
+ * instead of each fetching it. */
+gboolean
+registry_proxy_fetch_blob (Registry *registry, const char *name, const char *digest, GError **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&registry->proxy_lock);
+  while (g_hash_table_contains (registry->proxy_inflight, digest))
+    g_cond_wait (&registry->proxy_cond, &registry->proxy_lock);
+  if (registry_db_blob_linked (registry->db, name, digest))
+    {
+      g_mutex_unlock (&registry->proxy_lock);
+      return TRUE;
+    }
+  g_hash_table_add (registry->proxy_inflight, g_strdup (digest));
+  g_mutex_unlock (&registry->proxy_lock);
+
+  ok = fetch_blob (registry, name, digest, error);
+
+  g_mutex_lock (&registry->proxy_lock);
+  g_hash_table_remove (registry->proxy_inflight, digest);
+  g_cond_broadcast (&registry->proxy_cond);
+  g_mutex_unlock (&registry->proxy_lock);
   return ok;
 }

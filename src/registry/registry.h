@@ -56,6 +56,10 @@ typedef struct
   GMutex credentials_lock;
   GHashTable *verified_credentials; /* sha256 of "user:password" -> expiry (µs) */
 
+  GMutex proxy_lock;
+  GCond proxy_cond;
+  GHashTable *proxy_inflight; /* digests being fetched from the upstream */
+
   GMutex redirect_lock;
   GHashTable *redirect_answers; /* mirror URL of a blob -> whether it has it, until when */
   gint64 *redirect_down_until;  /* per mirror: skipped until then */
@@ -115,6 +119,10 @@ void registry_pulls_flush (Registry *registry);
 /* registry-server.c */
 gboolean registry_server_start (Registry *registry, GError **error);
 void registry_server_stop (Registry *registry);
+
+/* registry-proxy.c */
+void registry_proxy_init (Registry *registry);
+void registry_proxy_clear (Registry *registry);
 
 /* registry-redirect.c: the first mirror that has the blob, as the URL to
  * send the client to, or NULL to serve it here. */

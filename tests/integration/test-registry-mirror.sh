@@ -41,6 +41,19 @@ expect "unknown upstream tag" 404 MANIFEST_UNKNOWN
 req POST "http://127.0.0.1:5151/v2/alice/app/blobs/uploads/" -u alice:alicepw
 [ "$STATUS" = 401 ] || [ "$STATUS" = 405 ] && ok "pushes to a mirror are refused" || not_ok "push to mirror answered $STATUS"
 
+# Ten clients asking a cold mirror for the same blob cause one download.
+start_registry cold 5162 --proxy-upstream "$UP"
+LAYER2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][-1]["digest"])' "$SCRATCH/m2/manifest.json")
+curl -s -o /dev/null "http://127.0.0.1:5162/v2/alice/app/manifests/latest"
+before=$(grep -c "\"GET /v2/alice/app/blobs/$LAYER2\" 200" "$SCRATCH/up.log")
+pids=()
+for i in $(seq 1 10); do curl -s -o "$SCRATCH/cold$i" "http://127.0.0.1:5162/v2/alice/app/blobs/$LAYER2" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
+bad=0; for i in $(seq 1 10); do [ "$(sha256 "$SCRATCH/cold$i")" = "$LAYER2" ] || bad=1; done
+[ "$bad" = 0 ] && ok "ten concurrent GETs of a blob the mirror lacks all get it" || not_ok "concurrent cold GETs"
+n=$(( $(grep -c "\"GET /v2/alice/app/blobs/$LAYER2\" 200" "$SCRATCH/up.log") - before ))
+[ "$n" = 1 ] && ok "...and the upstream served it once" || not_ok "the upstream served it $n times"
+
 kill "$REG_PID_up"; wait "$REG_PID_up" 2>/dev/null
 check "upstream down: the mirror still serves the cached image" skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5151/alice/app:latest dir:$SCRATCH/m3
 cmp -s "$SCRATCH/m2/manifest.json" "$SCRATCH/m3/manifest.json" && ok "the cached copy is the latest one seen" || not_ok "cached copy differs"
