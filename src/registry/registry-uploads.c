@@ -501,7 +501,7 @@ begin_write (RegistryRequest *req, RegistryUpload *upload, const char *digest)
   w->hasher = upload->hasher;
   req->data = w;
   req->data_free = (GDestroyNotify)upload_write_free;
-  w->fd = openat (registry->uploads_fd, upload->id, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  w->fd = openat (registry->uploads_fd, upload->id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (w->fd < 0 || lseek (w->fd, size, SEEK_SET) < 0)
     {
       registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",

@@ -125,6 +125,18 @@ expect_header "streamed PATCH Range" Range '^0-249999$'
 req PUT "$REG$LOC?digest=$BIG" "${A[@]}"
 expect "empty PUT completes a streamed upload" 201
 
+# sha512 digests are accepted too
+S512="sha512:$(sha512sum "$D/big" | cut -d' ' -f1)"
+req POST "$REG/v2/alice/app/blobs/uploads/" "${A[@]}"
+LOC=$(header Location)
+req PATCH "$REG$LOC" "${A[@]}" -H 'Content-Type: application/octet-stream' --data-binary @"$D/big"
+req PUT "$REG$LOC?digest=$S512" "${A[@]}"
+expect "a chunked upload checked against a sha512 digest" 201
+req GET "$REG/v2/alice/app/blobs/$S512"
+cmp -s "$B" "$D/big" && ok "the sha512 blob reads back" || not_ok "sha512 blob"
+req POST "$REG/v2/alice/app/blobs/uploads/?digest=$S512" "${A[@]}" --data-binary @"$D/layer"
+expect "a sha512 digest that does not match" 400 DIGEST_INVALID
+
 # wrong digest, cancel
 req POST "$REG/v2/alice/app/blobs/uploads/" "${A[@]}"
 LOC=$(header Location)
