@@ -30,6 +30,16 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Manager", "SaveImages", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "RemoveImage", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "TagImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "ListContainers", NULL },
+  { "org.berth.berth1.Manager", "GetContainer", NULL },
+  { "org.berth.berth1.Manager", "CreateContainer", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Wait", NULL },
+  { "org.berth.berth1.Container", "Start", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Stop", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Kill", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Restart", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Remove", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "OpenLog", ACTION_PREFIX "manage-containers" },
 };
 
 static const MethodRule *

@@ -30,6 +30,9 @@ typedef struct
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
 
+  GHashTable *containers; /* container ID → BerthContainerRec (container.h) */
+  GThreadPool *save_pool; /* one thread: container records are saved in order */
+
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
   char *cgroup_root;
