@@ -610,6 +610,12 @@ run_attached (BerthCtl *ctl, const char *path, gboolean interactive, gboolean tt
       g_variant_builder_add (&b, "{sv}", "stderr",
                              g_variant_new_handle (g_unix_fd_list_append (fds, 2, NULL)));
     }
+  /* Signals are forwarded from the start on: a Ctrl-C while the container
+   * starts must not be lost. */
+  at.loop = g_main_loop_new (NULL, FALSE);
+  sources[3] = g_unix_signal_add (SIGINT, on_sigint, &at);
+  sources[4] = g_unix_signal_add (SIGTERM, on_sigterm, &at);
+  sources[5] = g_unix_signal_add (SIGHUP, on_sighup, &at);
   reply = call_container_full (ctl, path, "Start",
                                g_variant_new ("(@a{sv})", g_variant_builder_end (&b)), fds,
                                &out_fds, G_VARIANT_TYPE ("(a{sv})"), G_MAXINT, &error);
@@ -617,7 +623,8 @@ run_attached (BerthCtl *ctl, const char *path, gboolean interactive, gboolean tt
     {
       if (ctl->bus)
         ctl_print_call_error (ctl, error);
-      return EXIT_BERTH;
+      at.exit_code = EXIT_BERTH;
+      goto out;
     }
   g_variant_get (reply, "(@a{sv})", &result);
   if (tty)
@@ -629,7 +636,8 @@ run_attached (BerthCtl *ctl, const char *path, gboolean interactive, gboolean tt
         {
           g_printerr ("berthctl: berthd sent no terminal%s%s\n", error ? ": " : "",
                       error ? error->message : "");
-          return EXIT_BERTH;
+          at.exit_code = EXIT_BERTH;
+          goto out;
         }
       g_unix_set_fd_nonblocking (at.terminal, TRUE, NULL);
       copy_size (&at);
@@ -641,7 +649,6 @@ run_attached (BerthCtl *ctl, const char *path, gboolean interactive, gboolean tt
         }
     }
 
-  at.loop = g_main_loop_new (NULL, FALSE);
   g_dbus_connection_call (ctl->bus, BERTH_BUS_NAME, path, CONTAINER_IFACE, "Wait", NULL,
                           G_VARIANT_TYPE ("(i)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, NULL,
                           on_wait_reply, &at);
@@ -653,12 +660,9 @@ run_attached (BerthCtl *ctl, const char *path, gboolean interactive, gboolean tt
         sources[1] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP, on_stdin, &at);
       sources[2] = g_unix_signal_add (SIGWINCH, on_sigwinch, &at);
     }
-  /* In raw mode Ctrl-C is a byte for the terminal; otherwise it is forwarded. */
-  sources[3] = g_unix_signal_add (SIGINT, on_sigint, &at);
-  sources[4] = g_unix_signal_add (SIGTERM, on_sigterm, &at);
-  sources[5] = g_unix_signal_add (SIGHUP, on_sighup, &at);
   g_main_loop_run (at.loop);
 
+out:
   for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
     if (sources[i])
       {

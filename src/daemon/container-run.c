@@ -192,6 +192,14 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   if (!make_dir (rootfs, &error) || !make_dir (status, &error) || !make_dir (upper, &error)
       || !make_dir (work, &error))
     goto fail;
+  /* The upper directory's root is the container's "/", which every user
+   * in it must be able to enter; berth-init writes the status as the
+   * container's user. */
+  if (chmod (upper, 0755) < 0 || chown (status, rec->uid, rec->gid) < 0)
+    {
+      berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
+      goto fail;
+    }
   /* What a previous run left. */
   g_unlink (exit_file);
   g_unlink (pid_file);
