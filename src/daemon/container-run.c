@@ -119,6 +119,7 @@ typedef struct
   BerthContainerRec *rec;
   BerthContainerStartOptions options;
   int log_fd;
+  int pipe_read[2]; /* systemd mode: stdout and stderr for the journal */
   int console_listen_fd;
   int terminal_fd;
   char *console_path;
@@ -131,6 +132,8 @@ start_data_free (StartData *data)
   berth_close_fdp (&data->options.stdout_fd);
   berth_close_fdp (&data->options.stderr_fd);
   berth_close_fdp (&data->log_fd);
+  berth_close_fdp (&data->pipe_read[0]);
+  berth_close_fdp (&data->pipe_read[1]);
   berth_close_fdp (&data->console_listen_fd);
   berth_close_fdp (&data->terminal_fd);
   if (data->console_path)
@@ -336,6 +339,24 @@ after_prepare (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   else
     {
+      /* Under systemd the output goes to the journal through berthd. */
+      for (int i = 0; i < 2; i++)
+        {
+          int *target = i == 0 ? &data->options.stdout_fd : &data->options.stderr_fd;
+          int p[2];
+
+          if (rec->daemon->cgroup_manager != BERTH_CGROUP_MANAGER_SYSTEMD || *target >= 0)
+            continue;
+          if (pipe2 (p, O_CLOEXEC) < 0)
+            {
+              berth_error_set_errno (&error, errno, "cannot make a pipe");
+              start_fail_cleanup (rec);
+              g_task_return_error (task, g_steal_pointer (&error));
+              return;
+            }
+          data->pipe_read[i] = p[0];
+          *target = p[1];
+        }
       launcher_take (launcher, &data->options.stdin_fd, -1, 0);
       launcher_take (launcher, &data->options.stdout_fd, data->log_fd, 1);
       launcher_take (launcher, &data->options.stderr_fd, data->log_fd, 2);
@@ -518,8 +539,16 @@ start_after_start (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
+  for (int i = 0; i < 2; i++)
+    if (data->pipe_read[i] >= 0)
+      {
+        berth_container_log_attach (rec, i, data->pipe_read[i], FALSE);
+        data->pipe_read[i] = -1;
+      }
   rec->state = BERTH_CONTAINER_RUNNING;
   rec->started_at = g_get_real_time ();
+  if (rec->daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
+    berth_container_register_machine (rec);
   rec->finished_at = 0;
   rec->exit_code = 0;
   berth_container_watch (rec);
@@ -537,6 +566,7 @@ berth_container_start (BerthContainerRec *rec, const BerthContainerStartOptions 
   data->rec = rec;
   data->options = *options;
   data->log_fd = -1;
+  data->pipe_read[0] = data->pipe_read[1] = -1;
   data->console_listen_fd = -1;
   data->terminal_fd = -1;
   g_task_set_task_data (task, data, (GDestroyNotify)start_data_free);

@@ -48,6 +48,7 @@ berth_container_rec_new (BerthDaemon *daemon)
 
   rec->daemon = daemon;
   rec->pidfd = -1;
+  rec->log_fds[0] = rec->log_fds[1] = -1;
   rec->init = TRUE;
   rec->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   rec->waiters = g_ptr_array_new_with_free_func (g_object_unref);
@@ -65,6 +66,13 @@ berth_container_rec_free (BerthContainerRec *rec)
   g_clear_handle_id (&rec->pidfd_watch, g_source_remove);
   g_clear_handle_id (&rec->stop_timer, g_source_remove);
   berth_close_fdp (&rec->pidfd);
+  for (int i = 0; i < 2; i++)
+    {
+      g_clear_handle_id (&rec->log_watches[i], g_source_remove);
+      berth_close_fdp (&rec->log_fds[i]);
+      if (rec->log_partial[i])
+        g_string_free (rec->log_partial[i], TRUE);
+    }
   g_clear_object (&rec->skeleton);
   g_free (rec->object_path);
   g_free (rec->id);

@@ -67,6 +67,12 @@ struct _BerthContainerRec
   GPtrArray *remove_waiters; /* Remove (force) of a running container */
   GDBusMethodInvocation *restart_invocation;
 
+  /* systemd mode: the read ends of the container's stdout and stderr
+   * pipes, copied to the journal (and kept in systemd's fd store). */
+  int log_fds[2];
+  guint log_watches[2];
+  GString *log_partial[2];
+
   BerthContainer *skeleton;
   char *object_path;
 };
@@ -120,6 +126,15 @@ gboolean berth_container_pid_alive (BerthContainerRec *rec);
 void berth_container_remove_files (BerthContainerRec *rec, GAsyncReadyCallback callback,
                                    gpointer user_data);
 gboolean berth_container_remove_files_finish (GAsyncResult *result, GError **error);
+
+/* container-journal.c (systemd mode): @n is 0 for stdout, 1 for stderr.
+ * Takes @fd; unless @restored, also puts it into systemd's fd store. */
+void berth_container_log_attach (BerthContainerRec *rec, int n, int fd, gboolean restored);
+void berth_container_log_detach (BerthContainerRec *rec);
+/* Takes back the pipes kept in systemd's fd store across a restart. */
+void berth_daemon_containers_restore_logs (BerthDaemon *daemon);
+/* Registers a running container with systemd-machined. */
+void berth_container_register_machine (BerthContainerRec *rec);
 
 /* container-dbus.c: the org.berth.berth1.Container objects. */
 gboolean berth_container_export (BerthContainerRec *rec, GError **error);

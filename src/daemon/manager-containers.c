@@ -790,6 +790,7 @@ berth_daemon_containers_load (BerthDaemon *daemon, GError **error)
       load_one (daemon, dirfd, de->d_name);
     }
   closedir (d);
+  berth_daemon_containers_restore_logs (daemon);
   if (g_hash_table_size (daemon->containers) > 0)
     g_message ("%u containers found", g_hash_table_size (daemon->containers));
   return TRUE;
