@@ -208,7 +208,7 @@ on_system_bus (GObject *source, GAsyncResult *result, gpointer user_data)
       g_dbus_connection_call (
         bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
         "org.freedesktop.machine1.Manager", "RegisterMachine",
-        g_variant_new ("(s@aysssus)", m->name,
+        g_variant_new ("(s@ayssus)", m->name,
                        g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, id, 16, 1), "berth",
                        "container", m->leader, m->root),
         NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_registered, g_strdup (m->name));
