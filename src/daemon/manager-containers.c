@@ -659,6 +659,7 @@ berth_daemon_containers_forget (BerthDaemon *daemon, BerthContainerRec *rec)
   if (rec->image_held)
     berth_store_release_image (daemon->store, rec->image_id);
   rec->image_held = FALSE;
+  berth_container_log_detach (rec);
   berth_container_unexport (rec);
   g_hash_table_remove (daemon->containers, id);
   if (path)

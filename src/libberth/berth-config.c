@@ -11,12 +11,8 @@
 #define DEFAULT_MAX_LAYER_SIZE (G_GUINT64_CONSTANT (16) << 30)
 
 static const char *const known_keys[] = {
-  "storage/root",
-  "storage/run-dir",
-  "storage/max-layer-size",
-  "runtime/path",
-  "runtime/init",
-  "registries/unqualified-search",
+  "storage/root", "storage/run-dir", "storage/max-layer-size",
+  "runtime/path", "runtime/init",    "registries/unqualified-search",
   NULL,
 };
 
