@@ -51,6 +51,9 @@ if command -v podman >/dev/null && podman import "$SCRATCH/busybox.tar.gz" local
   have_podman=1
 fi
 
+# Podman as the peer notes set it up on these machines: runc (crun refuses
+# the hybrid cgroup layout) and ulimits within the caller's hard limits.
+podman_run() { podman --runtime runc run --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 "$@"; }
 median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.stdin.read().split()]; print("%.1f" % statistics.median(v))'; }
 # time_ms COMMAND...: wall time of one run, in ms.
 time_ms() { local t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1; echo "$EPOCHREALTIME $t0" | awk '{printf "%.2f\n", ($1-$2)*1000}'; }
@@ -61,8 +64,8 @@ bctl run --rm busybox true >/dev/null # warm up
 berth_run=$(for _ in $(seq 1 "$n"); do time_ms "$BERTHCTL" run --rm busybox true; done | median)
 echo "berthctl run --rm:                  $berth_run ms"
 if [ $have_podman = 1 ]; then
-  podman run --rm --network none localhost/berth-bench-busybox true >/dev/null 2>&1 || true
-  podman_run=$(for _ in $(seq 1 "$n"); do time_ms podman run --rm --network none localhost/berth-bench-busybox true; done | median)
+  podman_run --rm --network none localhost/berth-bench-busybox true >/dev/null 2>&1 || true
+  podman_run=$(for _ in $(seq 1 "$n"); do time_ms podman_run --rm --network none localhost/berth-bench-busybox true; done | median)
   echo "podman run --rm --network none:     $podman_run ms (berth/podman $(ratio "$berth_run" "$podman_run"))"
 else
   echo "podman: not installed or cannot import; skipped"
@@ -100,7 +103,7 @@ if [ $have_podman = 1 ]; then
   pstarts=()
   for i in $(seq 1 100); do
     t0=$EPOCHREALTIME
-    id=$(podman run -d --network none localhost/berth-bench-busybox sleep 600 2>/dev/null) || continue
+    id=$(podman_run -d --network none localhost/berth-bench-busybox sleep 600 2>/dev/null) || continue
     pstarts+=("$(echo "$EPOCHREALTIME $t0" | awk '{printf "%.2f\n", ($1-$2)*1000}')")
     podman_ids+=("$id")
   done
