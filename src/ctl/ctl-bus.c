@@ -26,11 +26,11 @@ ctl_bus (BerthCtl *ctl)
     return ctl->bus;
 
   if (ctl->bus_address)
-    ctl->bus = g_dbus_connection_new_for_address_sync (
-      ctl->bus_address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-        | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, &error);
+    ctl->bus
+      = g_dbus_connection_new_for_address_sync (ctl->bus_address,
+                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                                  | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                NULL, NULL, &error);
   else
     ctl->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
 
@@ -66,15 +66,14 @@ ctl_print_call_error (BerthCtl *ctl, GError *error)
 }
 
 GVariant *
-ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
-                  const GVariantType *reply_type)
+ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args, const GVariantType *reply_type)
 {
   g_autoptr (GError) error = NULL;
   GDBusConnection *bus = ctl_bus (ctl);
   GVariant *reply;
 
   /* Make sure the error domain is registered so errors come back as BERTH_ERROR. */
-  (void) BERTH_ERROR;
+  (void)BERTH_ERROR;
 
   if (bus == NULL)
     {

@@ -39,7 +39,7 @@ format_value (GVariant *value)
     {
       g_autofree const char **strv = g_variant_get_strv (value, NULL);
 
-      return strv[0] ? g_strjoinv (", ", (char **) strv) : g_strdup ("(none)");
+      return strv[0] ? g_strjoinv (", ", (char **)strv) : g_strdup ("(none)");
     }
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
     return g_strdup_printf ("%u", g_variant_get_uint32 (value));
@@ -109,8 +109,8 @@ ctl_verb_version (BerthCtl *ctl, int argc, char **argv)
   g_autofree char *server = NULL;
   int r;
 
-  r = ctl_parse_options ("version", NULL, "Show the berthctl and berthd versions.", entries,
-                         &argc, &argv);
+  r = ctl_parse_options ("version", NULL, "Show the berthctl and berthd versions.", entries, &argc,
+                         &argv);
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)

@@ -7,7 +7,8 @@ int
 ctl_parse_options (const char *verb, const char *params, const char *summary,
                    const GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *title = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
+  g_autofree char *title
+    = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
   g_autoptr (GOptionContext) context = g_option_context_new (title);
   g_autoptr (GError) error = NULL;
   gboolean help = FALSE;

@@ -16,17 +16,17 @@ ctl_table_new (const char *const *headers)
 {
   CtlTable *table = g_new0 (CtlTable, 1);
 
-  table->n_columns = g_strv_length ((char **) headers);
-  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  g_ptr_array_add (table->rows, g_strdupv ((char **) headers));
+  table->n_columns = g_strv_length ((char **)headers);
+  table->rows = g_ptr_array_new_with_free_func ((GDestroyNotify)g_strfreev);
+  g_ptr_array_add (table->rows, g_strdupv ((char **)headers));
   return table;
 }
 
 void
 ctl_table_add_row (CtlTable *table, const char *const *cells)
 {
-  g_return_if_fail (g_strv_length ((char **) cells) == table->n_columns);
-  g_ptr_array_add (table->rows, g_strdupv ((char **) cells));
+  g_return_if_fail (g_strv_length ((char **)cells) == table->n_columns);
+  g_ptr_array_add (table->rows, g_strdupv ((char **)cells));
 }
 
 void
@@ -95,6 +95,8 @@ ctl_format_size (guint64 bytes)
     }
   if (unit == 0)
     return g_strdup_printf ("%" G_GUINT64_FORMAT " B", bytes);
-  return g_strdup_printf (value < 10 ? "%.2f %s" : value < 100 ? "%.1f %s" : "%.0f %s", value,
-                          units[unit]);
+  return g_strdup_printf (value < 10    ? "%.2f %s"
+                          : value < 100 ? "%.1f %s"
+                                        : "%.0f %s",
+                          value, units[unit]);
 }

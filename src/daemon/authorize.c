@@ -73,8 +73,8 @@ check_polkit (GDBusMethodInvocation *invocation, const char *action, GError **er
 
   subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (invocation));
   result = polkit_authority_check_authorization_sync (
-    authority, subject, action, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION,
-    NULL, &local_error);
+    authority, subject, action, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION, NULL,
+    &local_error);
   if (result == NULL)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,

@@ -49,11 +49,11 @@ connect_bus (const char *address, GError **error)
   if (address == NULL)
     bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local_error);
   else
-    bus = g_dbus_connection_new_for_address_sync (
-      address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-        | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, &local_error);
+    bus
+      = g_dbus_connection_new_for_address_sync (address,
+                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                                  | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                NULL, NULL, &local_error);
   if (bus == NULL)
     {
       g_dbus_error_strip_remote_error (local_error);
@@ -70,8 +70,7 @@ static void
 on_bus_closed (GDBusConnection *bus, gboolean remote_peer_vanished, GError *error,
                BerthDaemon *daemon)
 {
-  g_warning ("lost the connection to the bus%s%s", error ? ": " : "",
-             error ? error->message : "");
+  g_warning ("lost the connection to the bus%s%s", error ? ": " : "", error ? error->message : "");
   daemon->exit_code = 1;
   g_main_loop_quit (daemon->loop);
 }
@@ -181,8 +180,7 @@ start (BerthDaemon *daemon, GError **error)
    * name can call every method at once. */
   daemon->name_id = g_bus_own_name_on_connection (
     daemon->bus, BERTH_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
-    (GBusNameAcquiredCallback) on_name_acquired, (GBusNameLostCallback) on_name_lost, daemon,
-    NULL);
+    (GBusNameAcquiredCallback)on_name_acquired, (GBusNameLostCallback)on_name_lost, daemon, NULL);
   return TRUE;
 }
 
@@ -196,8 +194,7 @@ main (int argc, char **argv)
   g_autofree char *root = NULL, *run_dir = NULL, *config = NULL, *bus_address = NULL;
   const GOptionEntry entries[] = {
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
-      "Storage root for images, containers and volumes (default " BERTH_DEFAULT_ROOT ")",
-      "DIR" },
+      "Storage root for images, containers and volumes (default " BERTH_DEFAULT_ROOT ")", "DIR" },
     { "run-dir", 0, 0, G_OPTION_ARG_FILENAME, &run_dir,
       "Directory for runtime state (default " BERTH_DEFAULT_RUN_DIR ")", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config,

@@ -44,7 +44,7 @@ berth_daemon_lock_root (BerthDaemon *daemon, GError **error)
       return FALSE;
     }
 
-  len = g_snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+  len = g_snprintf (pid, sizeof pid, "%d\n", (int)getpid ());
   if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, len, 0) != len)
     return berth_error_set_errno (error, errno, "cannot write %s", path);
 

@@ -33,9 +33,9 @@ handle_get_info (BerthManager *manager, GDBusMethodInvocation *invocation, Berth
   g_variant_builder_add (&info, "{sv}", "Version", g_variant_new_string (PACKAGE_VERSION));
   g_variant_builder_add (&info, "{sv}", "StorageRoot", g_variant_new_string (daemon->root));
   g_variant_builder_add (&info, "{sv}", "RunDir", g_variant_new_string (daemon->run_dir));
-  g_variant_builder_add (&info, "{sv}", "ConfigFile",
-                         g_variant_new_string (daemon->config->path ? daemon->config->path
-                                                                    : "(none; defaults)"));
+  g_variant_builder_add (
+    &info, "{sv}", "ConfigFile",
+    g_variant_new_string (daemon->config->path ? daemon->config->path : "(none; defaults)"));
   g_variant_builder_add (&info, "{sv}", "StorageDriver", g_variant_new_string (driver));
   g_variant_builder_add (
     &info, "{sv}", "CgroupManager",

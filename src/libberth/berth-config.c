@@ -5,6 +5,7 @@
 #include "berth-error.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <string.h>
 
 #define DEFAULT_MAX_LAYER_SIZE (G_GUINT64_CONSTANT (16) << 30)
@@ -101,6 +102,51 @@ first_bad_line (const char *path)
 }
 
 static gboolean
+check_registry_groups (GKeyFile *keyfile, const char *path, GError **error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (keyfile, NULL);
+
+  for (guint i = 0; groups[i]; i++)
+    {
+      g_auto (GStrv) mirrors = NULL;
+      g_autoptr (GError) local_error = NULL;
+
+      if (!g_str_has_prefix (groups[i], "registry "))
+        continue;
+      if (groups[i][strlen ("registry ")] == '\0' || strchr (groups[i] + strlen ("registry "), '/'))
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_CONFIG,
+                       "%s: group [%s] must name a registry as HOST or HOST:PORT", path, groups[i]);
+          return FALSE;
+        }
+      if (g_key_file_has_key (keyfile, groups[i], "insecure", NULL))
+        {
+          g_key_file_get_boolean (keyfile, groups[i], "insecure", &local_error);
+          if (local_error)
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_CONFIG,
+                           "%s: [%s] insecure must be true or false", path, groups[i]);
+              return FALSE;
+            }
+        }
+      mirrors = g_key_file_get_string_list (keyfile, groups[i], "mirrors", NULL, NULL);
+      for (guint j = 0; mirrors && mirrors[j]; j++)
+        {
+          g_strstrip (mirrors[j]);
+          if (!g_str_has_prefix (mirrors[j], "https://")
+              && !g_str_has_prefix (mirrors[j], "http://"))
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_CONFIG,
+                           "%s: [%s] mirror \"%s\" must be an http:// or https:// URL", path,
+                           groups[i], mirrors[j]);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
 take_string (GKeyFile *keyfile, const char *group, const char *key, char **inout)
 {
   g_autofree char *value = g_key_file_get_string (keyfile, group, key, NULL);
@@ -138,7 +184,8 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
     }
   config->path = g_strdup (path);
 
-  if (!check_known_keys (config->keyfile, path, error))
+  if (!check_known_keys (config->keyfile, path, error)
+      || !check_registry_groups (config->keyfile, path, error))
     return NULL;
 
   take_string (config->keyfile, "storage", "root", &config->root);
@@ -152,8 +199,8 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
       if (!g_ascii_string_to_unsigned (size_str, 10, 1, G_MAXUINT64, &value, NULL))
         {
           g_set_error (error, BERTH_ERROR, BERTH_ERROR_CONFIG,
-                       "%s: [storage] max-layer-size must be a number of bytes, not \"%s\"",
-                       path, size_str);
+                       "%s: [storage] max-layer-size must be a number of bytes, not \"%s\"", path,
+                       size_str);
           return NULL;
         }
       config->max_layer_size = value;
@@ -162,9 +209,8 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
   if (g_key_file_has_key (config->keyfile, "registries", "unqualified-search", NULL))
     {
       g_strfreev (config->unqualified_search);
-      config->unqualified_search =
-        g_key_file_get_string_list (config->keyfile, "registries", "unqualified-search", NULL,
-                                    NULL);
+      config->unqualified_search = g_key_file_get_string_list (config->keyfile, "registries",
+                                                               "unqualified-search", NULL, NULL);
       if (config->unqualified_search == NULL)
         config->unqualified_search = g_new0 (char *, 1);
     }
@@ -177,4 +223,64 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
     }
 
   return g_steal_pointer (&config);
+}
+
+char **
+berth_config_registry_mirrors (BerthConfig *config, const char *host)
+{
+  g_autofree char *group = g_strconcat ("registry ", host, NULL);
+  g_auto (GStrv) mirrors
+    = g_key_file_get_string_list (config->keyfile, group, "mirrors", NULL, NULL);
+  g_autoptr (GPtrArray) out = g_ptr_array_new ();
+
+  for (guint i = 0; mirrors && mirrors[i]; i++)
+    {
+      g_autofree char *url = g_strstrip (g_strdup (mirrors[i]));
+
+      /* One form for every base URL: no trailing slash. */
+      while (g_str_has_suffix (url, "/"))
+        url[strlen (url) - 1] = '\0';
+      if (*url)
+        g_ptr_array_add (out, g_steal_pointer (&url));
+    }
+  g_ptr_array_add (out, NULL);
+  return (char **)g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
+gboolean
+berth_host_is_loopback (const char *host)
+{
+  g_autofree char *name = NULL;
+  const char *colon;
+
+  if (host[0] == '[')
+    {
+      const char *end = strchr (host, ']');
+
+      name = end ? g_strndup (host + 1, end - host - 1) : g_strdup (host);
+    }
+  else if ((colon = strrchr (host, ':')) != NULL && strchr (host, ':') == colon)
+    name = g_strndup (host, colon - host);
+  else
+    name = g_strdup (host);
+
+  if (g_ascii_strcasecmp (name, "localhost") == 0 || g_str_equal (name, "::1"))
+    return TRUE;
+  if (g_str_has_prefix (name, "127."))
+    {
+      g_autoptr (GInetAddress) address = g_inet_address_new_from_string (name);
+
+      return address != NULL && g_inet_address_get_is_loopback (address);
+    }
+  return FALSE;
+}
+
+gboolean
+berth_config_registry_allows_http (BerthConfig *config, const char *host)
+{
+  g_autofree char *group = g_strconcat ("registry ", host, NULL);
+
+  if (berth_host_is_loopback (host))
+    return TRUE;
+  return g_key_file_get_boolean (config->keyfile, group, "insecure", NULL);
 }

@@ -88,7 +88,7 @@ berth_digest_validate (const char *digest, BerthDigestAlgorithm *out_algorithm, 
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
                    "unsupported digest algorithm \"%.*s\" in \"%s\": use sha256 or sha512",
-                   (int) (colon - digest), digest, digest);
+                   (int)(colon - digest), digest, digest);
       return FALSE;
     }
 

@@ -39,13 +39,13 @@ berth_error_quark (void)
    * in the daemon and in every client alike. */
   g_dbus_error_register_error_domain ("berth-error-quark", &quark, berth_error_entries,
                                       G_N_ELEMENTS (berth_error_entries));
-  return (GQuark) quark;
+  return (GQuark)quark;
 }
 
 const char *
 berth_error_dbus_name (BerthError code)
 {
-  if ((guint) code >= G_N_ELEMENTS (berth_error_entries))
+  if ((guint)code >= G_N_ELEMENTS (berth_error_entries))
     return berth_error_entries[BERTH_ERROR_FAILED].dbus_error_name;
   return berth_error_entries[code].dbus_error_name;
 }

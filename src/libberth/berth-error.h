@@ -41,6 +41,7 @@ const char *berth_error_dbus_name (BerthError code);
 
 /* Sets @error from errno, prefixed with a printf-style message:
  * "<message>: <strerror>". Always returns FALSE. */
-gboolean berth_error_set_errno (GError **error, int errsv, const char *format, ...) G_GNUC_PRINTF (3, 4);
+gboolean berth_error_set_errno (GError **error, int errsv, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
 
 G_END_DECLS

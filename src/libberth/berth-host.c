@@ -14,7 +14,7 @@ is_fs_type (const char *path, long magic)
 {
   struct statfs st;
 
-  return statfs (path, &st) == 0 && (long) st.f_type == magic;
+  return statfs (path, &st) == 0 && (long)st.f_type == magic;
 }
 
 BerthCgroupLayout
@@ -26,9 +26,9 @@ berth_host_cgroup_layout (const char *cgroup_root)
 
   if (statfs (cgroup_root, &st) != 0)
     return BERTH_CGROUP_NONE;
-  if ((long) st.f_type == CGROUP2_SUPER_MAGIC)
+  if ((long)st.f_type == CGROUP2_SUPER_MAGIC)
     return BERTH_CGROUP_V2;
-  if ((long) st.f_type != TMPFS_MAGIC)
+  if ((long)st.f_type != TMPFS_MAGIC)
     return BERTH_CGROUP_NONE;
   if (is_fs_type (unified, CGROUP2_SUPER_MAGIC))
     return BERTH_CGROUP_HYBRID;

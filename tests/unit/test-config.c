@@ -51,10 +51,11 @@ static void
 test_values (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *path = write_config ("[storage]\nroot=/srv/berth\nmax-layer-size=1024\n"
-                                        "[runtime]\npath=/usr/bin/runc\n"
-                                        "[registries]\nunqualified-search=a.example;b.example:5000\n"
-                                        "[registry b.example:5000]\ninsecure=true\n");
+  g_autofree char *path
+    = write_config ("[storage]\nroot=/srv/berth\nmax-layer-size=1024\n"
+                    "[runtime]\npath=/usr/bin/runc\n"
+                    "[registries]\nunqualified-search=a.example;b.example:5000\n"
+                    "[registry b.example:5000]\ninsecure=true\n");
   g_autoptr (BerthConfig) config = berth_config_load (path, TRUE, &error);
 
   g_assert_no_error (error);
@@ -96,6 +97,66 @@ test_rejects (void)
     }
 }
 
+static void
+test_registries (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = write_config ("[registry r.example:5000]\n"
+                                        "mirrors=https://m1.example/; http://m2.example:8080\n"
+                                        "insecure=true\n"
+                                        "[registry secure.example]\nmirrors=\n");
+  g_autoptr (BerthConfig) config = berth_config_load (path, TRUE, &error);
+  g_auto (GStrv) mirrors = NULL;
+  g_auto (GStrv) none = NULL;
+
+  g_assert_no_error (error);
+  mirrors = berth_config_registry_mirrors (config, "r.example:5000");
+  g_assert_cmpuint (g_strv_length (mirrors), ==, 2);
+  g_assert_cmpstr (mirrors[0], ==, "https://m1.example");
+  g_assert_cmpstr (mirrors[1], ==, "http://m2.example:8080");
+  none = berth_config_registry_mirrors (config, "other.example");
+  g_assert_cmpuint (g_strv_length (none), ==, 0);
+
+  g_assert_true (berth_config_registry_allows_http (config, "r.example:5000"));
+  g_assert_false (berth_config_registry_allows_http (config, "secure.example"));
+  g_assert_false (berth_config_registry_allows_http (config, "other.example"));
+  /* Loopback registries may always speak plain HTTP. */
+  g_assert_true (berth_config_registry_allows_http (config, "127.0.0.1:5000"));
+  g_assert_true (berth_config_registry_allows_http (config, "localhost:5000"));
+  g_assert_true (berth_config_registry_allows_http (config, "[::1]:5000"));
+  g_assert_false (berth_config_registry_allows_http (config, "127.example.com"));
+  g_unlink (path);
+
+  {
+    const char *bad[]
+      = { "[registry r.example]\nmirrors=ftp://m\n", "[registry r.example]\ninsecure=maybe\n",
+          "[registry r.example/x]\ninsecure=true\n" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr (GError) local_error = NULL;
+        g_autofree char *bad_path = write_config (bad[i]);
+        g_autoptr (BerthConfig) bad_config = berth_config_load (bad_path, TRUE, &local_error);
+
+        g_assert_null (bad_config);
+        g_assert_error (local_error, BERTH_ERROR, BERTH_ERROR_CONFIG);
+        g_unlink (bad_path);
+      }
+  }
+}
+
+static void
+test_loopback (void)
+{
+  g_assert_true (berth_host_is_loopback ("localhost"));
+  g_assert_true (berth_host_is_loopback ("127.0.0.1"));
+  g_assert_true (berth_host_is_loopback ("127.1.2.3:80"));
+  g_assert_true (berth_host_is_loopback ("[::1]:5000"));
+  g_assert_false (berth_host_is_loopback ("128.0.0.1"));
+  g_assert_false (berth_host_is_loopback ("registry.example"));
+  g_assert_false (berth_host_is_loopback ("127.0.0.1.example.com"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -104,5 +165,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/missing-but-required", test_missing_but_required);
   g_test_add_func ("/config/values", test_values);
   g_test_add_func ("/config/rejects", test_rejects);
+  g_test_add_func ("/config/registries", test_registries);
+  g_test_add_func ("/config/loopback", test_loopback);
   return g_test_run ();
 }

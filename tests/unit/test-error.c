@@ -10,8 +10,8 @@
 static void
 test_dbus_round_trip (void)
 {
-  g_autoptr (GError) error = g_error_new (BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE,
-                                          "no image \"busybox\"");
+  g_autoptr (GError) error
+    = g_error_new (BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE, "no image \"busybox\"");
   g_autofree char *name = g_dbus_error_encode_gerror (error);
   g_autoptr (GError) back = g_dbus_error_new_for_dbus_error (name, "no image \"busybox\"");
 
@@ -19,8 +19,7 @@ test_dbus_round_trip (void)
   g_assert_error (back, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE);
   g_assert_cmpstr (berth_error_dbus_name (BERTH_ERROR_DIGEST_MISMATCH), ==,
                    "org.berth.berth1.Error.DigestMismatch");
-  g_assert_cmpstr (berth_error_dbus_name ((BerthError) 9999), ==,
-                   "org.berth.berth1.Error.Failed");
+  g_assert_cmpstr (berth_error_dbus_name ((BerthError)9999), ==, "org.berth.berth1.Error.Failed");
 }
 
 static void

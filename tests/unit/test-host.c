@@ -38,11 +38,9 @@ test_cgroup_manager (void)
   BerthCgroupManager manager = berth_host_cgroup_manager ();
 
   g_assert_cmpint (manager, ==,
-                   sd_booted () > 0 ? BERTH_CGROUP_MANAGER_SYSTEMD
-                                    : BERTH_CGROUP_MANAGER_CGROUPFS);
+                   sd_booted () > 0 ? BERTH_CGROUP_MANAGER_SYSTEMD : BERTH_CGROUP_MANAGER_CGROUPFS);
   g_assert_cmpstr (berth_cgroup_manager_to_string (BERTH_CGROUP_MANAGER_SYSTEMD), ==, "systemd");
-  g_assert_cmpstr (berth_cgroup_manager_to_string (BERTH_CGROUP_MANAGER_CGROUPFS), ==,
-                   "cgroupfs");
+  g_assert_cmpstr (berth_cgroup_manager_to_string (BERTH_CGROUP_MANAGER_CGROUPFS), ==, "cgroupfs");
 }
 
 static void
