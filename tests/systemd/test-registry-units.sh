@@ -35,6 +35,9 @@ printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' $PORT > "$DIR/root
 # runs in the integration suite instead.
 mkdir -p "$DIR/root/etc/systemd/system/berth-registry.service.d"
 printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' > "$DIR/root/etc/systemd/system/berth-registry.service.d/asan.conf"
+# A registry the host itself runs keeps its state in the same place; the
+# sandbox starts from an empty one (removing it only hides it in the overlay).
+inside rm -rf /var/lib/berth-registry /var/lib/private/berth-registry
 inside systemctl daemon-reload
 
 out=$(inside systemctl start berth-registry.socket 2>&1) && ok "the socket unit starts" || { not_ok "the socket unit starts"; diag "$out"; }
