@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 #include "berth-error.h"
-#include "berth-oci-manifest.h"
-#include "berth-oci-name.h"
+#include "berth-image-config.h"
+#include "berth-manifest.h"
+#include "berth-reference.h"
 #include "registry-request.h"
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
@@ -92,8 +93,9 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
   g_autofree char *description = NULL;
   BerthDigestAlgorithm algorithm = BERTH_DIGEST_SHA256;
   RegistryManifestRow row = { 0 };
+  GPtrArray *children;
 
-  manifest = berth_manifest_parse (data, len, content_type, error);
+  manifest = berth_manifest_parse_any (data, len, content_type, error);
   if (manifest == NULL)
     return FALSE;
   if (reference && is_digest (reference))
@@ -108,21 +110,22 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
 
   if (manifest->config)
     g_ptr_array_add (refs, manifest->config->digest);
-  for (guint i = 0; i < manifest->layers->len; i++)
+  children = manifest->kind == BERTH_MANIFEST_INDEX ? manifest->manifests : manifest->layers;
+  for (guint i = 0; i < children->len; i++)
     {
-      BerthDescriptor *desc = manifest->layers->pdata[i];
+      BerthDescriptor *desc = children->pdata[i];
 
       g_ptr_array_add (refs, desc->digest);
       if (!check_blobs)
         continue;
-      if (manifest->kind == BERTH_MANIFEST_KIND_INDEX
+      if (manifest->kind == BERTH_MANIFEST_INDEX
             ? !registry_db_manifest_exists (registry->db, name, desc->digest)
             : must_be_present (desc) && !registry_db_blob_linked (registry->db, name, desc->digest))
         {
           g_set_error (error, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE,
                        "the manifest references %s %s, which is not in %s: push it first",
-                       manifest->kind == BERTH_MANIFEST_KIND_INDEX ? "manifest" : "blob",
-                       desc->digest, name);
+                       manifest->kind == BERTH_MANIFEST_INDEX ? "manifest" : "blob", desc->digest,
+                       name);
           return FALSE;
         }
     }
@@ -136,12 +139,7 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
     }
   g_ptr_array_add (refs, NULL);
 
-  if (manifest->annotations)
-    {
-      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-      json_node_set_object (node, manifest->annotations);
-      annotations = json_to_string (node, FALSE);
-    }
+  annotations = berth_manifest_annotations_to_json (manifest);
   description = find_description (registry, manifest);
 
   if (!registry_store_put_bytes (registry, data, len, digest, error)
@@ -186,7 +184,7 @@ query_tags (RegistryRequest *req)
 
   MHD_get_connection_values (req->connection, MHD_GET_ARGUMENT_KIND, collect_tag, tags);
   for (guint i = 0; i < tags->len; i++)
-    if (!berth_oci_tag_validate (tags->pdata[i], &error))
+    if (!berth_reference_validate_tag (tags->pdata[i], &error))
       {
         registry_respond_error (req, MHD_HTTP_BAD_REQUEST, "TAG_INVALID", "%s", error->message);
         return NULL;
@@ -378,7 +376,7 @@ registry_manifests_begin (RegistryRequest *req)
   const char *ref = req->route.ref;
 
   if (is_digest (ref) ? !berth_digest_validate (ref, NULL, &error)
-                      : !berth_oci_tag_validate (ref, &error))
+                      : !berth_reference_validate_tag (ref, &error))
     {
       registry_respond_error (req, MHD_HTTP_BAD_REQUEST,
                               is_digest (ref) ? "DIGEST_INVALID" : "TAG_INVALID", "%s",

@@ -14,7 +14,8 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
-#include "berth-oci-manifest.h"
+#include "berth-image-config.h"
+#include "berth-manifest.h"
 #include "registry-request.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)

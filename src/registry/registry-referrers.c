@@ -6,7 +6,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "berth-oci-manifest.h"
+#include "berth-image-config.h"
+#include "berth-manifest.h"
 #include "registry-request.h"
 
 void

@@ -13,7 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "berth-error.h"
-#include "berth-oci-name.h"
+#include "berth-reference.h"
 #include "registry-request.h"
 
 static void
@@ -75,7 +75,7 @@ begin (RegistryRequest *req)
                               req->method, req->url);
       return;
     }
-  if (req->route.name != NULL && !berth_oci_name_validate (req->route.name, &error))
+  if (req->route.name != NULL && !berth_reference_validate_repository (req->route.name, &error))
     {
       registry_respond_error (req, MHD_HTTP_BAD_REQUEST, "NAME_INVALID", "%s", error->message);
       return;

@@ -14,7 +14,7 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
-#include "berth-oci-name.h"
+#include "berth-reference.h"
 #include "registry-request.h"
 
 struct _RegistryUpload
@@ -342,7 +342,7 @@ try_mount (RegistryRequest *req, const char *digest, const char *from)
   Registry *registry = req->registry;
 
   if (!berth_digest_validate (digest, NULL, NULL) || from == NULL
-      || !berth_oci_name_validate (from, NULL)
+      || !berth_reference_validate_repository (from, NULL)
       || !registry_auth_allowed (registry, req->user, req->admin, REGISTRY_ACCESS_PULL, from)
       || !registry_db_blob_linked (registry->db, from, digest)
       || !registry_store_has_blob (registry, digest)

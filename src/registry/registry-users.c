@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "berth-error.h"
-#include "berth-oci-name.h"
+#include "berth-reference.h"
 #include "registry.h"
 
 static char *
@@ -78,7 +78,7 @@ static gboolean
 validate_user (const char *name, GError **error)
 {
   /* The user's namespace is "NAME/", so NAME must be a name component. */
-  if (strchr (name, '/') != NULL || !berth_oci_name_validate (name, NULL))
+  if (strchr (name, '/') != NULL || !berth_reference_validate_repository (name, NULL))
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                    "invalid user name \"%s\": use lowercase letters and digits, optionally "
@@ -94,7 +94,7 @@ grant (Registry *registry, const char *verb, const char *name, const char *prefi
 {
   gboolean on = strcmp (verb, "grant") == 0;
 
-  if (!berth_oci_name_validate (prefix, NULL))
+  if (!berth_reference_validate_repository (prefix, NULL))
     {
       g_printerr ("berth-registry: invalid repository \"%s\" to %s\n", prefix, verb);
       return 1;
