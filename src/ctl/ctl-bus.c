@@ -91,14 +91,14 @@ ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args, const GVari
 }
 
 GVariant *
-ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args,
-                           GUnixFDList *fd_list, const GVariantType *reply_type)
+ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GUnixFDList *fd_list,
+                           const GVariantType *reply_type)
 {
   g_autoptr (GError) error = NULL;
   GDBusConnection *bus = ctl_bus (ctl);
   GVariant *reply;
 
-  (void) BERTH_ERROR;
+  (void)BERTH_ERROR;
   if (bus == NULL)
     {
       if (args)
