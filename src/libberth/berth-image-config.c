@@ -86,7 +86,8 @@ berth_image_config_parse (const char *data, gsize len, GError **error)
       bad (error, "not JSON: %s", local_error->message);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (json_parser_get_root (parser) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       bad (error, "the document is not a JSON object");
       return NULL;
@@ -310,4 +311,28 @@ berth_chain_ids (const char *const *diff_ids)
   for (guint i = 0; i < n; i++)
     chain[i] = berth_chain_id (i ? chain[i - 1] : NULL, diff_ids[i]);
   return chain;
+}
+
+char *
+berth_image_config_get_label (const char *data, gsize len, const char *key)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  JsonObject *object;
+  JsonNode *node;
+
+  if (!json_parser_load_from_data (parser, data, len, NULL) || json_parser_get_root (parser) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  object = json_node_get_object (json_parser_get_root (parser));
+  node = json_object_get_member (object, "config");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  node = json_object_get_member (json_node_get_object (node), "Labels");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  node = json_object_get_member (json_node_get_object (node), key);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (node));
 }

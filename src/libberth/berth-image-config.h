@@ -35,6 +35,10 @@ typedef struct
  * layers than rootfs has. */
 BerthImageConfig *berth_image_config_parse (const char *data, gsize len, GError **error);
 void berth_image_config_free (BerthImageConfig *config);
+/* The label @key of an image config blob's config.Labels, or NULL when the
+ * blob has no such label (or is not a JSON object). Cheaper than a full
+ * parse, and lenient: a registry reads it from configs it does not run. */
+char *berth_image_config_get_label (const char *data, gsize len, const char *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthImageConfig, berth_image_config_free)
 
 /* A minimal config for an imported root file system (docker import):

@@ -42,6 +42,7 @@ berth_descriptor_copy (const BerthDescriptor *desc)
   GHashTableIter iter;
   gpointer k, v;
 
+  copy->artifact_type = g_strdup (desc->artifact_type);
   copy->os = g_strdup (desc->os);
   copy->architecture = g_strdup (desc->architecture);
   copy->variant = g_strdup (desc->variant);
@@ -58,11 +59,27 @@ berth_descriptor_free (BerthDescriptor *desc)
     return;
   g_free (desc->media_type);
   g_free (desc->digest);
+  g_free (desc->artifact_type);
   g_free (desc->os);
   g_free (desc->architecture);
   g_free (desc->variant);
   g_hash_table_unref (desc->annotations);
   g_free (desc);
+}
+
+gboolean
+berth_media_type_is_index (const char *media_type)
+{
+  return g_strcmp0 (media_type, BERTH_MEDIA_OCI_INDEX) == 0
+         || g_strcmp0 (media_type, BERTH_MEDIA_DOCKER_LIST) == 0;
+}
+
+gboolean
+berth_media_type_is_manifest (const char *media_type)
+{
+  return berth_media_type_is_index (media_type)
+         || g_strcmp0 (media_type, BERTH_MEDIA_OCI_MANIFEST) == 0
+         || g_strcmp0 (media_type, BERTH_MEDIA_DOCKER_MANIFEST) == 0;
 }
 
 gboolean
@@ -147,7 +164,7 @@ parse_annotations (JsonObject *object, GHashTable *into, const char *where, GErr
 }
 
 static BerthDescriptor *
-parse_descriptor (JsonNode *node, const char *where, GError **error)
+parse_descriptor (JsonNode *node, const char *where, gboolean need_media_type, GError **error)
 {
   g_autoptr (BerthDescriptor) desc = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -169,6 +186,11 @@ parse_descriptor (JsonNode *node, const char *where, GError **error)
       bad (error, "%s has a mediaType or digest that is not a string", where);
       return NULL;
     }
+  if (media_type == NULL && need_media_type)
+    {
+      bad (error, "%s has no mediaType", where);
+      return NULL;
+    }
   if (digest == NULL)
     {
       bad (error, "%s has no digest", where);
@@ -188,6 +210,12 @@ parse_descriptor (JsonNode *node, const char *where, GError **error)
     }
 
   desc = berth_descriptor_new (media_type, digest, json_node_get_int (size));
+  desc->artifact_type = g_strdup (get_string (object, "artifactType", &ok));
+  if (!ok)
+    {
+      bad (error, "%s artifactType is not a string", where);
+      return NULL;
+    }
   if (!parse_annotations (object, desc->annotations, where, error))
     return NULL;
 
@@ -228,7 +256,8 @@ manifest_new (BerthManifestKind kind, const char *media_type)
 }
 
 static gboolean
-parse_descriptor_array (JsonObject *root, const char *member, GPtrArray *into, GError **error)
+parse_descriptor_array (JsonObject *root, const char *member, GPtrArray *into,
+                        gboolean need_media_type, GError **error)
 {
   JsonNode *node = json_object_get_member (root, member);
   JsonArray *array;
@@ -239,7 +268,8 @@ parse_descriptor_array (JsonObject *root, const char *member, GPtrArray *into, G
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autofree char *where = g_strdup_printf ("%s[%u]", member, i);
-      BerthDescriptor *desc = parse_descriptor (json_array_get_element (array, i), where, error);
+      BerthDescriptor *desc
+        = parse_descriptor (json_array_get_element (array, i), where, need_media_type, error);
 
       if (desc == NULL)
         return FALSE;
@@ -248,15 +278,30 @@ parse_descriptor_array (JsonObject *root, const char *member, GPtrArray *into, G
   return TRUE;
 }
 
-BerthManifest *
-berth_manifest_parse (const char *data, gsize len, GError **error)
+/* "application/json; charset=utf-8" and an absent type say nothing. */
+static gboolean
+content_type_is_generic (const char *content_type)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  return content_type == NULL || *content_type == '\0'
+         || g_str_has_prefix (content_type, "application/json")
+         || g_str_has_prefix (content_type, "application/octet-stream");
+}
+
+/* @strict: what berth itself runs (every layer must be one it can unpack);
+ * otherwise what a registry stores (artifacts too; descriptors need a
+ * mediaType). */
+static BerthManifest *
+parse_document (const char *data, gsize len, const char *content_type, gboolean strict,
+                GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local_error = NULL;
   g_autoptr (BerthManifest) manifest = NULL;
+  g_autofree char *sent_type = NULL;
   JsonObject *root;
   JsonNode *version;
   const char *media_type;
+  const char *artifact_type;
   gboolean ok = TRUE;
   gboolean is_index;
 
@@ -270,7 +315,9 @@ berth_manifest_parse (const char *data, gsize len, GError **error)
       bad (error, "not JSON: %s", local_error->message);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* An empty document parses to no root at all. */
+  if (json_parser_get_root (parser) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       bad (error, "the document is not a JSON object");
       return NULL;
@@ -286,30 +333,42 @@ berth_manifest_parse (const char *data, gsize len, GError **error)
     }
   if (json_node_get_int (version) != 2)
     {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
+      g_set_error (error, BERTH_ERROR,
+                   strict ? BERTH_ERROR_NOT_SUPPORTED : BERTH_ERROR_INVALID_ARGUMENT,
                    "unsupported manifest schemaVersion %" G_GINT64_FORMAT
-                   " (berth reads schema 2 and OCI manifests)",
+                   " (berth reads schema 2 and OCI manifests; schema 1 is not supported)",
                    json_node_get_int (version));
       return NULL;
     }
 
   media_type = get_string (root, "mediaType", &ok);
+  artifact_type = get_string (root, "artifactType", &ok);
   if (!ok)
     {
-      bad (error, "mediaType is not a string");
+      bad (error, "mediaType or artifactType is not a string");
+      return NULL;
+    }
+
+  if (!content_type_is_generic (content_type))
+    sent_type = g_strstrip (g_strndup (content_type, strcspn (content_type, ";")));
+  if (media_type && sent_type && strcmp (media_type, sent_type) != 0)
+    {
+      bad (error, "mediaType \"%s\" does not match Content-Type \"%s\"", media_type, sent_type);
       return NULL;
     }
   if (media_type == NULL)
+    media_type = sent_type;
+
+  if (media_type == NULL)
     is_index = json_object_has_member (root, "manifests");
-  else if (g_str_equal (media_type, BERTH_MEDIA_OCI_INDEX)
-           || g_str_equal (media_type, BERTH_MEDIA_DOCKER_LIST))
+  else if (berth_media_type_is_index (media_type))
     is_index = TRUE;
-  else if (g_str_equal (media_type, BERTH_MEDIA_OCI_MANIFEST)
-           || g_str_equal (media_type, BERTH_MEDIA_DOCKER_MANIFEST))
+  else if (berth_media_type_is_manifest (media_type))
     is_index = FALSE;
   else
     {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
+      g_set_error (error, BERTH_ERROR,
+                   strict ? BERTH_ERROR_NOT_SUPPORTED : BERTH_ERROR_INVALID_ARGUMENT,
                    "unsupported manifest media type \"%s\"", media_type);
       return NULL;
     }
@@ -318,7 +377,7 @@ berth_manifest_parse (const char *data, gsize len, GError **error)
     {
       manifest
         = manifest_new (BERTH_MANIFEST_INDEX, media_type ? media_type : BERTH_MEDIA_OCI_INDEX);
-      if (!parse_descriptor_array (root, "manifests", manifest->manifests, error))
+      if (!parse_descriptor_array (root, "manifests", manifest->manifests, !strict, error))
         return NULL;
     }
   else
@@ -332,12 +391,12 @@ berth_manifest_parse (const char *data, gsize len, GError **error)
           bad (error, "an image manifest needs a config");
           return NULL;
         }
-      manifest->config = parse_descriptor (config, "config", error);
+      manifest->config = parse_descriptor (config, "config", !strict, error);
       if (manifest->config == NULL)
         return NULL;
-      if (!parse_descriptor_array (root, "layers", manifest->layers, error))
+      if (!parse_descriptor_array (root, "layers", manifest->layers, !strict, error))
         return NULL;
-      for (guint i = 0; i < manifest->layers->len; i++)
+      for (guint i = 0; strict && i < manifest->layers->len; i++)
         {
           BerthDescriptor *layer = g_ptr_array_index (manifest->layers, i);
 
@@ -351,9 +410,45 @@ berth_manifest_parse (const char *data, gsize len, GError **error)
             }
         }
     }
+  manifest->artifact_type = g_strdup (artifact_type);
+  if (json_object_has_member (root, "subject"))
+    {
+      manifest->subject
+        = parse_descriptor (json_object_get_member (root, "subject"), "subject", !strict, error);
+      if (manifest->subject == NULL)
+        return NULL;
+    }
   if (!parse_annotations (root, manifest->annotations, "manifest", error))
     return NULL;
   return g_steal_pointer (&manifest);
+}
+
+BerthManifest *
+berth_manifest_parse (const char *data, gsize len, GError **error)
+{
+  return parse_document (data, len, NULL, TRUE, error);
+}
+
+BerthManifest *
+berth_manifest_parse_any (const char *data, gsize len, const char *content_type, GError **error)
+{
+  return parse_document (data, len, content_type, FALSE, error);
+}
+
+const char *
+berth_manifest_get_annotation (const BerthManifest *manifest, const char *key)
+{
+  return g_hash_table_lookup (manifest->annotations, key);
+}
+
+const char *
+berth_manifest_get_artifact_type (const BerthManifest *manifest)
+{
+  if (manifest->artifact_type)
+    return manifest->artifact_type;
+  if (manifest->config)
+    return manifest->config->media_type;
+  return NULL;
 }
 
 BerthManifest *
@@ -467,6 +562,8 @@ berth_manifest_free (BerthManifest *manifest)
   if (manifest == NULL)
     return;
   g_free (manifest->media_type);
+  g_free (manifest->artifact_type);
+  berth_descriptor_free (manifest->subject);
   berth_descriptor_free (manifest->config);
   g_ptr_array_unref (manifest->layers);
   g_ptr_array_unref (manifest->manifests);
@@ -487,4 +584,23 @@ berth_manifest_find_platform (const BerthManifest *index, const char *os, const 
         return desc;
     }
   return NULL;
+}
+
+char *
+berth_manifest_annotations_to_json (const BerthManifest *manifest)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  if (g_hash_table_size (manifest->annotations) == 0)
+    return NULL;
+  /* add_annotations writes the member "annotations" of an object: build
+   * that object and keep only the member, so the text is sorted the same
+   * way as in the manifests berth writes. */
+  json_builder_begin_object (b);
+  add_annotations (b, manifest->annotations);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (json_object_get_member (json_node_get_object (root), "annotations"),
+                         FALSE);
 }

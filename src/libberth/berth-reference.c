@@ -124,6 +124,56 @@ berth_reference_tag_is_valid (const char *tag)
   return TRUE;
 }
 
+gboolean
+berth_reference_validate_tag (const char *tag, GError **error)
+{
+  if (tag != NULL && berth_reference_tag_is_valid (tag))
+    return TRUE;
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+               "invalid tag \"%s\": use 1 to 128 letters, digits, \"_\", \".\" or \"-\", "
+               "not starting with \".\" or \"-\"",
+               tag ? tag : "");
+  return FALSE;
+}
+
+gboolean
+berth_reference_validate_repository (const char *name, GError **error)
+{
+  gsize len = name ? strlen (name) : 0;
+  const char *p = name;
+
+  if (len == 0)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                   "invalid repository name \"\": a name must not be empty");
+      return FALSE;
+    }
+  if (len > BERTH_REFERENCE_NAME_MAX)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                   "invalid repository name: %zu characters, at most %d are allowed", len,
+                   BERTH_REFERENCE_NAME_MAX);
+      return FALSE;
+    }
+  for (;;)
+    {
+      const char *slash = strchr (p, '/');
+      gsize component_len = slash ? (gsize)(slash - p) : strlen (p);
+
+      if (!path_component_is_valid (p, component_len))
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                       "invalid repository name \"%s\": each \"/\"-separated part must be "
+                       "lowercase letters and digits, joined by \".\", \"_\", \"__\" or \"-\"",
+                       name);
+          return FALSE;
+        }
+      if (slash == NULL)
+        return TRUE;
+      p = slash + 1;
+    }
+}
+
 static gboolean invalid (GError **error, const char *text, const char *format, ...)
   G_GNUC_PRINTF (3, 4);
 

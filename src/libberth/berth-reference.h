@@ -49,4 +49,13 @@ char *berth_reference_familiarize (const char *name);
 /* Checks a tag alone ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}). */
 gboolean berth_reference_tag_is_valid (const char *tag);
 
+/* A repository name as the OCI distribution spec defines it (what follows
+ * "/v2/" in a registry's URLs): "/"-separated components of
+ * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*, at most BERTH_REFERENCE_NAME_MAX
+ * characters. Fails with a message saying what a name may contain. */
+#define BERTH_REFERENCE_NAME_MAX 255
+gboolean berth_reference_validate_repository (const char *name, GError **error);
+/* berth_reference_tag_is_valid with a message a user can act on. */
+gboolean berth_reference_validate_tag (const char *tag, GError **error);
+
 G_END_DECLS

@@ -11,6 +11,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autoptr (BerthManifest) manifest = berth_manifest_parse ((const char *)data, size, NULL);
   g_autoptr (BerthImageConfig) config = berth_image_config_parse ((const char *)data, size, NULL);
+  g_autoptr (BerthManifest) any = berth_manifest_parse_any ((const char *)data, size, NULL, NULL);
+  g_autofree char *label = berth_image_config_get_label ((const char *)data, size, "a");
+
+  if (any)
+    {
+      g_autofree char *annotations = berth_manifest_annotations_to_json (any);
+
+      berth_manifest_get_artifact_type (any);
+    }
 
   if (manifest)
     {

@@ -25,5 +25,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       reparsed = berth_reference_parse (familiar, NULL);
       g_assert_nonnull (reparsed);
     }
+  berth_reference_validate_repository (text, NULL);
+  berth_reference_validate_tag (text, NULL);
   return 0;
 }

@@ -125,6 +125,21 @@ test_rfc3339 (void)
   berth_image_config_free (NULL);
 }
 
+static void
+test_config_label (void)
+{
+  const char *config = "{\"config\":{\"Labels\":{\"org.opencontainers.image.description\":\"d\","
+                       "\"n\":1}}}";
+  g_autofree char *label = berth_image_config_get_label (config, strlen (config),
+                                                         "org.opencontainers.image.description");
+
+  g_assert_cmpstr (label, ==, "d");
+  g_assert_null (berth_image_config_get_label (config, strlen (config), "n"));
+  g_assert_null (berth_image_config_get_label (config, strlen (config), "missing"));
+  g_assert_null (berth_image_config_get_label ("{}", 2, "x"));
+  g_assert_null (berth_image_config_get_label ("garbage", 7, "x"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -134,5 +149,6 @@ main (int argc, char **argv)
   g_test_add_func ("/image-config/new-for-rootfs", test_new_for_rootfs);
   g_test_add_func ("/image-config/chain-ids", test_chain_ids);
   g_test_add_func ("/image-config/rfc3339", test_rfc3339);
+  g_test_add_func ("/image-config/get-label", test_config_label);
   return g_test_run ();
 }

@@ -174,6 +174,165 @@ test_media_types (void)
   berth_manifest_free (NULL);
 }
 
+#define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+
+static const char artifact_image[]
+  = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D1
+    "\",\"size\":7},"
+    "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2
+    "\",\"size\":100}],"
+    "\"subject\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" D3
+    "\",\"size\":5},"
+    "\"annotations\":{\"org.opencontainers.image.description\":\"hello\"}}";
+
+static void
+test_any_image (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthManifest) m
+    = berth_manifest_parse_any (artifact_image, strlen (artifact_image), NULL, &error);
+  BerthDescriptor *layer;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  g_assert_cmpint (m->kind, ==, BERTH_MANIFEST_IMAGE);
+  g_assert_cmpstr (m->media_type, ==, BERTH_MEDIA_OCI_MANIFEST);
+  g_assert_cmpstr (m->config->digest, ==, D1);
+  g_assert_cmpint (m->config->size, ==, 7);
+  g_assert_cmpuint (m->layers->len, ==, 1);
+  layer = m->layers->pdata[0];
+  g_assert_cmpstr (layer->digest, ==, D2);
+  g_assert_cmpint (layer->size, ==, 100);
+  g_assert_cmpstr (m->subject->digest, ==, D3);
+  g_assert_cmpstr (berth_manifest_get_annotation (m, BERTH_ANNOTATION_DESCRIPTION), ==, "hello");
+  g_assert_null (berth_manifest_get_annotation (m, "other"));
+  /* No artifactType: the config's media type stands for it. */
+  g_assert_cmpstr (berth_manifest_get_artifact_type (m), ==, BERTH_MEDIA_OCI_CONFIG);
+}
+
+static void
+test_any_docker_list (void)
+{
+  const char *list
+    = "{\"schemaVersion\":2,\"mediaType\":\"application/"
+      "vnd.docker.distribution.manifest.list.v2+json\","
+      "\"manifests\":[{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
+      "\"digest\":\"" D1 "\",\"size\":10,\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\","
+      "\"variant\":\"v7\"}}]}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthManifest) m
+    = berth_manifest_parse_any (list, strlen (list), BERTH_MEDIA_DOCKER_LIST, &error);
+  BerthDescriptor *d;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (m->kind, ==, BERTH_MANIFEST_INDEX);
+  g_assert_null (m->config);
+  d = m->manifests->pdata[0];
+  g_assert_cmpstr (d->os, ==, "linux");
+  g_assert_cmpstr (d->architecture, ==, "arm");
+  g_assert_cmpstr (d->variant, ==, "v7");
+  g_assert_null (berth_manifest_get_artifact_type (m));
+}
+
+/* Without mediaType, the Content-Type (or the shape) decides. */
+static void
+test_any_media_type_inference (void)
+{
+  const char *bare = "{\"schemaVersion\":2,\"manifests\":[]}";
+  g_autoptr (BerthManifest) a = berth_manifest_parse_any (bare, strlen (bare), NULL, NULL);
+  g_autoptr (BerthManifest) b = berth_manifest_parse_any (
+    bare, strlen (bare), BERTH_MEDIA_DOCKER_LIST "; charset=utf-8", NULL);
+
+  g_assert_cmpstr (a->media_type, ==, BERTH_MEDIA_OCI_INDEX);
+  g_assert_cmpstr (b->media_type, ==, BERTH_MEDIA_DOCKER_LIST);
+}
+
+static void
+expect_invalid (const char *json, const char *content_type, const char *fragment)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthManifest) m
+    = berth_manifest_parse_any (json, strlen (json), content_type, &error);
+
+  g_assert_null (m);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT);
+  if (strstr (error->message, fragment) == NULL)
+    g_error ("\"%s\" not in \"%s\"", fragment, error->message);
+}
+
+static void
+test_any_invalid (void)
+{
+  expect_invalid ("not json", NULL, "not JSON");
+  expect_invalid ("[]", NULL, "JSON object");
+  expect_invalid ("{\"schemaVersion\":1}", NULL, "schemaVersion 1");
+  expect_invalid ("{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", NULL,
+                  "unsupported manifest media type");
+  expect_invalid (artifact_image, BERTH_MEDIA_DOCKER_MANIFEST, "does not match Content-Type");
+  expect_invalid ("{\"schemaVersion\":2,\"layers\":[]}", NULL, "needs a config");
+  expect_invalid ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
+                  "\",\"size\":1}}",
+                  NULL, "\"layers\" is missing or not an array");
+  expect_invalid ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"md5:00\","
+                  "\"size\":1},\"layers\":[]}",
+                  NULL, "unsupported digest algorithm");
+  expect_invalid ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" D1
+                  "\",\"size\":-1},\"layers\":[]}",
+                  NULL, "config has no valid size");
+  expect_invalid ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
+                  "\",\"size\":1},\"layers\":[]}",
+                  NULL, "config has no mediaType");
+  expect_invalid ("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":1}}", NULL,
+                  "annotation \"a\" is not a string");
+}
+
+static void
+test_any_media_types (void)
+{
+  g_assert_true (berth_media_type_is_manifest (BERTH_MEDIA_OCI_MANIFEST));
+  g_assert_true (berth_media_type_is_manifest (BERTH_MEDIA_DOCKER_MANIFEST));
+  g_assert_true (berth_media_type_is_manifest (BERTH_MEDIA_OCI_INDEX));
+  g_assert_true (berth_media_type_is_index (BERTH_MEDIA_DOCKER_LIST));
+  g_assert_false (berth_media_type_is_index (BERTH_MEDIA_OCI_MANIFEST));
+  g_assert_false (berth_media_type_is_manifest (BERTH_MEDIA_OCI_CONFIG));
+  g_assert_false (berth_media_type_is_manifest (NULL));
+}
+
+/* A registry stores artifacts; berth refuses to run them. */
+static void
+test_any_artifact (void)
+{
+  const char *artifact
+    = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+      "\"artifactType\":\"application/vnd.example.sbom\","
+      "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"" D1
+      "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/json\",\"digest\":\"" D2
+      "\",\"size\":9}]}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthManifest) any
+    = berth_manifest_parse_any (artifact, strlen (artifact), NULL, &error);
+  g_autoptr (BerthManifest) strict = NULL;
+  g_autofree char *annotations = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (berth_manifest_get_artifact_type (any), ==, "application/vnd.example.sbom");
+  g_assert_null (berth_manifest_annotations_to_json (any));
+  strict = berth_manifest_parse (artifact, strlen (artifact), &error);
+  g_assert_null (strict);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
+}
+
+static void
+test_any_annotations_json (void)
+{
+  g_autoptr (BerthManifest) m
+    = berth_manifest_parse_any (artifact_image, strlen (artifact_image), NULL, NULL);
+  g_autofree char *json = berth_manifest_annotations_to_json (m);
+
+  g_assert_cmpstr (json, ==, "{\"org.opencontainers.image.description\":\"hello\"}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +343,12 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/invalid", test_invalid);
   g_test_add_func ("/manifest/too-big", test_too_big);
   g_test_add_func ("/manifest/media-types", test_media_types);
+  g_test_add_func ("/manifest/any/image", test_any_image);
+  g_test_add_func ("/manifest/any/docker-list", test_any_docker_list);
+  g_test_add_func ("/manifest/any/media-type-inference", test_any_media_type_inference);
+  g_test_add_func ("/manifest/any/invalid", test_any_invalid);
+  g_test_add_func ("/manifest/any/media-types", test_any_media_types);
+  g_test_add_func ("/manifest/any/artifact", test_any_artifact);
+  g_test_add_func ("/manifest/any/annotations-json", test_any_annotations_json);
   return g_test_run ();
 }

@@ -131,6 +131,70 @@ test_helpers (void)
   berth_reference_free (NULL);
 }
 
+static void
+test_names_valid (void)
+{
+  const char *good[]
+    = { "busybox", "library/busybox", "a",      "a0/b1/c2",       "my-app", "my--app",
+        "my_app",  "my__app",         "my.app", "alice/tools/jq", "0",      NULL };
+
+  for (guint i = 0; good[i]; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_true (berth_reference_validate_repository (good[i], &error));
+      g_assert_no_error (error);
+    }
+}
+
+static void
+test_names_invalid (void)
+{
+  const char *bad[]
+    = { "",   "Busybox", "library/Busybox", "..",   "a/../b", "a/./b", "/a",  "a/",  "a//b",
+        "-a", "a-",      "a___b",           "a..b", "a_.b",   "a b",   "a:b", "a@b", ".hidden",
+        "_a", NULL };
+
+  for (guint i = 0; bad[i]; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_false (berth_reference_validate_repository (bad[i], &error));
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "invalid repository name"));
+    }
+}
+
+static void
+test_name_length (void)
+{
+  g_autofree char *max = g_strnfill (BERTH_REFERENCE_NAME_MAX, 'a');
+  g_autofree char *over = g_strnfill (BERTH_REFERENCE_NAME_MAX + 1, 'a');
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (berth_reference_validate_repository (max, NULL));
+  g_assert_false (berth_reference_validate_repository (over, &error));
+  g_assert_nonnull (strstr (error->message, "at most 255"));
+}
+
+static void
+test_validate_tags (void)
+{
+  const char *good[] = { "latest", "v1.0", "1", "_x", "A-b_c.d", NULL };
+  const char *bad[] = { "", ".x", "-x", "a/b", "a:b", "a b", NULL };
+  g_autofree char *longest = g_strnfill (128, 't');
+  g_autofree char *too_long = g_strnfill (129, 't');
+
+  for (guint i = 0; good[i]; i++)
+    g_assert_true (berth_reference_validate_tag (good[i], NULL));
+  for (guint i = 0; bad[i]; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_false (berth_reference_validate_tag (bad[i], &error));
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT);
+    }
+  g_assert_true (berth_reference_validate_tag (longest, NULL));
+  g_assert_false (berth_reference_validate_tag (too_long, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -139,5 +203,9 @@ main (int argc, char **argv)
   g_test_add_func ("/reference/parse-invalid", test_parse_invalid);
   g_test_add_func ("/reference/too-long", test_too_long);
   g_test_add_func ("/reference/helpers", test_helpers);
+  g_test_add_func ("/reference/repository-names-valid", test_names_valid);
+  g_test_add_func ("/reference/repository-names-invalid", test_names_invalid);
+  g_test_add_func ("/reference/repository-name-length", test_name_length);
+  g_test_add_func ("/reference/validate-tags", test_validate_tags);
   return g_test_run ();
 }
