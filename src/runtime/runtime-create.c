@@ -139,7 +139,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
   int console_fd = -1, fifo_fd = -1, cgroup_fd = -1;
   gboolean placed = FALSE;
   pid_t pid = -1;
-  RtCgroupLayout layout;
+  BerthCgroupLayout layout;
   char reply[4096];
   ssize_t n;
 
@@ -243,7 +243,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
   c.seccomp_flags = seccomp.flags;
   c.preserve_fds = options->preserve_fds;
   c.cgroup_ns = (spec->clone_flags & CLONE_NEWCGROUP) != 0;
-  c.has_unified = layout == RT_CGROUP_V2 || layout == RT_CGROUP_HYBRID;
+  c.has_unified = layout == BERTH_CGROUP_V2 || layout == BERTH_CGROUP_HYBRID;
 
   /* A fork into the new namespaces (the cgroup one comes later, once the
    * child is surely in its cgroup). This process has no other thread, so

@@ -57,7 +57,7 @@ unified_cgroup_of (pid_t pid)
     if (g_str_has_prefix (lines[i], "0::"))
       {
         const char *rel = lines[i] + 3;
-        gboolean hybrid = rt_cgroup_layout () == RT_CGROUP_HYBRID;
+        gboolean hybrid = rt_cgroup_layout () == BERTH_CGROUP_HYBRID;
         return g_build_filename ("/sys/fs/cgroup", hybrid ? "unified" : "", rel, NULL);
       }
   return NULL;
