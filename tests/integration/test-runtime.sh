@@ -57,6 +57,10 @@ lifecycle() {
   assert_match "$name: state says running" '"status": "running"' "$(rt "$r" state "$name-life")"
   grep -q sleep "/proc/$pid/cmdline" && ok "$name: the process runs after start" \
     || not_ok "$name: the process runs after start"
+  out=$(rt "$r" exec "$name-life" /bin/sh -c 'echo "pid $$"; grep CapEff /proc/self/status; exit 4' 2>&1); rc=$?
+  [ $rc = 4 ] && ok "$name: exec returns the new process's exit status" || not_ok "$name: exec exit status (got $rc)"
+  assert_match "$name: exec runs in the container's pid namespace, not as PID 1" "^pid [2-9][0-9]*$" "$out"
+  assert_match "$name: exec gets the bundle's capabilities" $'CapEff:\t00000000a80425fb' "$out"
   out=$(rt "$r" delete "$name-life" 2>&1); rc=$?
   [ $rc != 0 ] && ok "$name: delete refuses a running container" || not_ok "$name: delete refuses a running container"
   check "$name: kill KILL" rt "$r" kill "$name-life" KILL
@@ -158,6 +162,23 @@ assert_match "device rules: a node made with mknod cannot be opened" "mem-rc 1" 
 assert_match "device rules: the standard nodes work" "null-ok" "$out"
 assert_match "rlimits are capped at the caller's hard limit" "nofile $(ulimit -Hn)" "$out"
 assert_match "the process is PID 1" "pid1 1$" "$out"
+
+b=$(bundle --hostname exec-box -e FROM=bundle -- /bin/sleep 100)
+(cd "$b" && brt run -d ex </dev/null >/dev/null 2>&1)
+out=$(brt exec -e EXTRA=1 --cwd /tmp -u 65534:65534 ex /bin/sh -c 'echo "$(hostname) $FROM $EXTRA $(pwd) $(id -u):$(id -g)"' 2>&1)
+assert_match "exec: the container's hostname, the bundle's env plus -e, --cwd, -u" "^exec-box bundle 1 /tmp 65534:65534$" "$out"
+brt exec -d --pid-file "$SCRATCH/exec.pid" ex /bin/sleep 100 </dev/null >"$SCRATCH/exec.out" 2>&1; rc=$?
+out=$(cat "$SCRATCH/exec.out")
+[ $rc = 0 ] && grep -q sleep "/proc/$(cat "$SCRATCH/exec.pid" 2>/dev/null)/cmdline" 2>/dev/null \
+  && ok "exec -d leaves the process running, its pid in --pid-file" || not_ok "exec -d (exit $rc): $out"
+grep -q "/berth-runtime/ex$" "/proc/$(cat "$SCRATCH/exec.pid" 2>/dev/null)/cgroup" 2>/dev/null \
+  && ok "exec puts the process in the container's cgroup" \
+  || { not_ok "exec puts the process in the container's cgroup"; diag "$(cat "/proc/$(cat "$SCRATCH/exec.pid")/cgroup" 2>&1)"; }
+expect_fail "exec of a missing program" 1 'executable file "nope" not found' brt exec ex nope
+check "kill --all reaches exec'd processes too" brt kill --all ex KILL
+for _ in $(seq 1 200); do brt state ex | grep -q '"stopped"' && break; sleep 0.02; done
+check "delete after kill --all" brt delete ex
+expect_fail "exec in a deleted container" 1 'container ex does not exist' brt exec ex /bin/true
 
 host_name=$(hostname)
 b=$(bundle --hostname berth-box --cwd /tmp --user 65534:65534 -e FOO=bar -- /bin/sh -c \
@@ -268,6 +289,8 @@ expect_fail "an invalid id" 1 'invalid container id "../x"' brt state ../x
 (cd "$b" && brt create dup </dev/null >/dev/null 2>&1)
 expect_fail "create of an existing id" 1 'container dup already exists' brt create --bundle "$b" dup
 expect_fail "an unknown signal" 1 'unknown signal "FROB"' brt kill dup FROB
+expect_fail "exec in a container that was never started" 1 'cannot exec in container dup: it is created' \
+  brt exec dup /bin/true
 brt delete dup
 b=$(bundle -- no-such-program)
 expect_fail "a missing executable fails create" 1 'executable file "no-such-program" not found in \$PATH' \
