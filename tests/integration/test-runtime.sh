@@ -280,6 +280,41 @@ assert_match "input typed on the pty reaches the process" "got hello-pty" "$out"
 for _ in $(seq 1 100); do brt state tty1 2>/dev/null | grep -q '"stopped"' && break; sleep 0.02; done
 check "delete after the terminal session" brt delete tty1
 
+# exec -t: a pty for a new process in a running container (berthctl exec -it)
+b=$(bundle -- /bin/sleep 100)
+(cd "$b" && brt run -d tty2 </dev/null >/dev/null 2>&1)
+cat > "$SCRATCH/exec-tty.py" <<'PY'
+import os, socket, subprocess, sys, time
+runtime, root, sock_path = sys.argv[1:4]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sock_path); srv.listen(1); srv.settimeout(20)
+p = subprocess.Popen([runtime, "--root", root, "exec", "-t", "--console-socket", sock_path, "tty2",
+                      "/bin/sh", "-c", "tty; read x; echo got $x; exit 6"])
+conn, _ = srv.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+master = fds[0]
+out = b""
+deadline = time.time() + 20
+while b"/dev/pts" not in out and time.time() < deadline:
+    out += os.read(master, 1024)
+os.write(master, b"typed\n")
+while b"got typed" not in out and time.time() < deadline:
+    try:
+        chunk = os.read(master, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(errors="replace").replace("\r", ""))
+print("exit", p.wait(20))
+PY
+out=$(timeout 60 python3 "$SCRATCH/exec-tty.py" "$RUNTIME" "$STATE-berth-runtime" "$SCRATCH/exec.sock" 2>&1)
+assert_match "exec -t: the process's stdio is a pty of the container" "^/dev/pts/[0-9]+$" "$out"
+assert_match "exec -t: input typed on the pty reaches it" "got typed" "$out"
+assert_match "exec -t: exec exits with the process's status" "^exit 6$" "$out"
+brt delete --force tty2
+
 # bad input: one clear line, the right exit code, nothing left behind
 b=$(bundle -- /bin/true)
 expect_fail "unknown command" 2 'unknown command "frob"' "$RUNTIME" frob
