@@ -180,6 +180,12 @@ for _ in $(seq 1 200); do brt state ex | grep -q '"stopped"' && break; sleep 0.0
 check "delete after kill --all" brt delete ex
 expect_fail "exec in a deleted container" 1 'container ex does not exist' brt exec ex /bin/true
 
+echo passed-fd > "$SCRATCH/fd3"
+b=$(bundle -- /bin/sh -c 'cat <&3; ls /proc/self/fd | wc -l')
+out=$( (cd "$b" && brt run --preserve-fds 1 pfd </dev/null 3<"$SCRATCH/fd3" 2>&1) )
+assert_match "--preserve-fds passes fd 3" "^passed-fd$" "$out"
+assert_match "and no other descriptor leaks in (0, 1, 2, 3 and ls's own)" "^5$" "$out"
+
 host_name=$(hostname)
 b=$(bundle --hostname berth-box --cwd /tmp --user 65534:65534 -e FOO=bar -- /bin/sh -c \
   'echo "host $(hostname) cwd $(pwd) uid $(id -u):$(id -g) foo $FOO"; grep CapEff /proc/self/status')
