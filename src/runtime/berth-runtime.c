@@ -242,7 +242,20 @@ cmd_delete (const RtGlobal *global, int argc, char **argv)
   state = rt_state_load (global->root, argv[1], &error);
   if (state == NULL)
     {
-      if (force && g_error_matches (error, RT_ERROR, RT_ERROR_NOT_FOUND))
+      g_autofree char *dir = NULL;
+
+      if (!g_error_matches (error, RT_ERROR, RT_ERROR_NOT_FOUND))
+        return fail (error);
+      /* A create that was killed before it wrote the state leaves its
+       * directory (and so the id) behind: nothing runs there to stop. */
+      dir = rt_state_dir (global->root, argv[1]);
+      if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+        {
+          remove_state_dir (dir);
+          g_error_free (error);
+          return EXIT_SUCCESS;
+        }
+      if (force)
         {
           g_error_free (error);
           return EXIT_SUCCESS;

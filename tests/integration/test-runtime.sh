@@ -337,6 +337,10 @@ b=$(bundle -- no-such-program)
 expect_fail "a missing executable fails create" 1 'executable file "no-such-program" not found in \$PATH' \
   brt create --bundle "$b" missing
 [ ! -e "$STATE-berth-runtime/missing" ] && ok "a failed create leaves no state" || not_ok "a failed create leaves no state"
+mkdir -p "$STATE-berth-runtime/half"
+expect_fail "the id of a create killed half-way is taken" 1 'container half already exists' brt create --bundle "$b" half
+check "delete removes what such a create left" brt delete half
+[ ! -e "$STATE-berth-runtime/half" ] && ok "and frees the id" || not_ok "and frees the id"
 python3 - "$b/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
