@@ -9,7 +9,15 @@
 #include "ctl.h"
 
 static const CtlVerb verbs[] = {
+  { "history", ctl_verb_history, "Show how an image was built, layer by layer" },
+  { "image", ctl_verb_image, "Manage images (inspect, ls, rm, tag, history, ...)" },
+  { "images", ctl_verb_images, "List images" },
+  { "import", ctl_verb_import, "Create an image from a root file system tarball" },
   { "info", ctl_verb_info, "Show how berthd is set up on this host" },
+  { "load", ctl_verb_load, "Load images from a docker save or OCI archive" },
+  { "rmi", ctl_verb_rmi, "Remove images" },
+  { "save", ctl_verb_save, "Save images to an OCI or docker archive" },
+  { "tag", ctl_verb_tag, "Give an image another name" },
   { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
 };
 

@@ -89,3 +89,26 @@ ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args, const GVari
     ctl_print_call_error (ctl, error);
   return reply;
 }
+
+GVariant *
+ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GUnixFDList *fd_list,
+                           const GVariantType *reply_type)
+{
+  g_autoptr (GError) error = NULL;
+  GDBusConnection *bus = ctl_bus (ctl);
+  GVariant *reply;
+
+  (void)BERTH_ERROR;
+  if (bus == NULL)
+    {
+      if (args)
+        g_variant_unref (g_variant_ref_sink (args));
+      return NULL;
+    }
+  reply = g_dbus_connection_call_with_unix_fd_list_sync (
+    bus, BERTH_BUS_NAME, BERTH_MANAGER_PATH, "org.berth.berth1.Manager", method, args, reply_type,
+    G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fd_list, NULL, NULL, &error);
+  if (reply == NULL)
+    ctl_print_call_error (ctl, error);
+  return reply;
+}

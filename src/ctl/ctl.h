@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -30,6 +31,9 @@ GDBusConnection *ctl_bus (BerthCtl *ctl);
 /* Calls a Manager method; prints a clean error line and returns NULL on failure. */
 GVariant *ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
                             const GVariantType *reply_type);
+/* Like ctl_call_manager, passing file descriptors along (GUnixFDList). */
+GVariant *ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args,
+                                     GUnixFDList *fd_list, const GVariantType *reply_type);
 /* Prints "berthctl: <message>" for a failed call, with the unreachable hint
  * when berthd is not there. */
 void ctl_print_call_error (BerthCtl *ctl, GError *error);
@@ -56,5 +60,14 @@ char *ctl_format_size (guint64 bytes);
 /* The verbs, one file each. */
 int ctl_verb_version (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_info (BerthCtl *ctl, int argc, char **argv);
+/* ctl-images.c */
+int ctl_verb_images (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_import (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_load (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_save (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_tag (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_rmi (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_history (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_image (BerthCtl *ctl, int argc, char **argv);
 
 G_END_DECLS

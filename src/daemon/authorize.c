@@ -23,6 +23,13 @@ typedef struct
 static const MethodRule method_rules[] = {
   { "org.berth.berth1.Manager", "GetInfo", NULL },
   { "org.berth.berth1.Manager", "Reload", ACTION_PREFIX "manage-daemon" },
+  { "org.berth.berth1.Manager", "ListImages", NULL },
+  { "org.berth.berth1.Manager", "GetImage", NULL },
+  { "org.berth.berth1.Manager", "ImportImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "LoadImages", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "SaveImages", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "RemoveImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "TagImage", ACTION_PREFIX "manage-images" },
 };
 
 static const MethodRule *

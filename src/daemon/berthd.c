@@ -18,8 +18,10 @@ daemon_clear (BerthDaemon *daemon)
 {
   if (daemon->name_id)
     g_bus_unown_name (daemon->name_id);
+  berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
+  g_clear_pointer (&daemon->store, berth_store_free);
   g_clear_object (&daemon->manager);
   g_clear_object (&daemon->bus);
   g_clear_pointer (&daemon->loop, g_main_loop_unref);
@@ -137,6 +139,26 @@ on_sigusr2 (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Opening the store cleans up after interrupted writes and repairs or
+ * drops images whose content went missing; each finding is logged. */
+static gboolean
+open_store (BerthDaemon *daemon, GError **error)
+{
+  g_auto (BerthStoreReport) report = { 0 };
+
+  daemon->store = berth_store_open (daemon->root, daemon->config->max_layer_size, &report, error);
+  if (daemon->store == NULL)
+    return FALSE;
+  if (report.removed_leftovers || report.repaired_layers || report.removed_images
+      || report.removed_unused)
+    g_message ("store checked: %u leftovers removed, %u layers repaired, %u broken images "
+               "removed, %u unused blobs and layers removed",
+               report.removed_leftovers, report.repaired_layers, report.removed_images,
+               report.removed_unused);
+  daemon->images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  return TRUE;
+}
+
 static gboolean
 start (BerthDaemon *daemon, GError **error)
 {
@@ -166,6 +188,8 @@ start (BerthDaemon *daemon, GError **error)
   if (!berth_daemon_lock_root (daemon, error))
     return FALSE;
   if (!berth_daemon_setup_cgroups (daemon, error))
+    return FALSE;
+  if (!open_store (daemon, error))
     return FALSE;
 
   daemon->bus = connect_bus (daemon->bus_address, error);

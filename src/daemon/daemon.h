@@ -5,7 +5,9 @@
 
 #include "berth-config.h"
 #include "berth-host.h"
+#include "berth-image-gen.h"
 #include "berth-manager-gen.h"
+#include "berth-store.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +26,9 @@ typedef struct
   GDBusConnection *bus;
   guint name_id;
   BerthManager *manager;
+
+  BerthStore *store;  /* images, layers and blobs under <root>/images */
+  GHashTable *images; /* image ID → exported BerthImage skeleton */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
@@ -49,5 +54,17 @@ void berth_daemon_authorize_skeleton (BerthDaemon *daemon, GDBusInterfaceSkeleto
 /* manager-dbus.c */
 gboolean berth_manager_dbus_export (BerthDaemon *daemon, GError **error);
 gboolean berth_daemon_reload_config (BerthDaemon *daemon, GError **error);
+
+/* image-dbus.c: the org.berth.berth1.Image objects, one per stored image.
+ * What they show is collected from the store in a worker thread (it reads
+ * configs from disk) and applied in the main thread. */
+typedef struct _BerthImageInfo BerthImageInfo;
+GPtrArray *berth_image_infos_collect (BerthStore *store);
+void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean emit);
+char *berth_image_object_path (const char *id);
+void berth_daemon_images_clear (BerthDaemon *daemon);
+
+/* manager-images.c: the Manager's image methods. */
+void berth_manager_images_connect (BerthDaemon *daemon, BerthManager *manager);
 
 G_END_DECLS

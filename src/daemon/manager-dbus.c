@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* What this berthd can do; grows as capabilities land. */
-static const char *const berth_features[] = { NULL };
+static const char *const berth_features[] = { "images", NULL };
 
 static char *
 storage_driver (void)
@@ -50,7 +50,8 @@ handle_get_info (BerthManager *manager, GDBusMethodInvocation *invocation, Berth
                          g_variant_new_string (berth_host_oci_arch ()));
   g_variant_builder_add (&info, "{sv}", "Containers", g_variant_new_uint32 (0));
   g_variant_builder_add (&info, "{sv}", "ContainersRunning", g_variant_new_uint32 (0));
-  g_variant_builder_add (&info, "{sv}", "Images", g_variant_new_uint32 (0));
+  g_variant_builder_add (&info, "{sv}", "Images",
+                         g_variant_new_uint32 (g_hash_table_size (daemon->images)));
   g_variant_builder_add (&info, "{sv}", "Volumes", g_variant_new_uint32 (0));
   g_variant_builder_add (&info, "{sv}", "DefaultRuntime",
                          g_variant_new_string (daemon->config->runtime));
@@ -82,6 +83,8 @@ berth_daemon_reload_config (BerthDaemon *daemon, GError **error)
 
   berth_config_free (daemon->config);
   daemon->config = g_steal_pointer (&config);
+  if (daemon->store)
+    berth_store_set_max_layer_size (daemon->store, daemon->config->max_layer_size);
   g_message ("configuration reloaded from %s", daemon->config_path);
   return TRUE;
 }
@@ -113,11 +116,18 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
 
   g_signal_connect (manager, "handle-get-info", G_CALLBACK (handle_get_info), daemon);
   g_signal_connect (manager, "handle-reload", G_CALLBACK (handle_reload), daemon);
+  berth_manager_images_connect (daemon, manager);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (manager));
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (manager), daemon->bus,
                                          BERTH_MANAGER_PATH, error))
     return FALSE;
   daemon->manager = g_steal_pointer (&manager);
+
+  {
+    g_autoptr (GPtrArray) infos = berth_image_infos_collect (daemon->store);
+
+    berth_daemon_images_apply (daemon, infos, FALSE);
+  }
   return TRUE;
 }

@@ -12,7 +12,7 @@ INIT="$BUILD_DIR/src/runtime/berth-init"
 PROBE="$BUILD_DIR/tests/integration/probe-syscalls"
 
 setup_scratch
-"$SOURCE_DIR/tests/lib/make-busybox-rootfs.sh" "$SCRATCH/rootfs" \
+"$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/rootfs" \
   || { echo "Bail out! cannot build the busybox root file system"; exit 1; }
 cp "$PROBE" "$SCRATCH/rootfs/bin/probe-syscalls"
 STATE=$SCRATCH/state

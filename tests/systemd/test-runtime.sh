@@ -29,7 +29,7 @@ in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
 RT="$BUILD_DIR/src/runtime/berth-runtime"
 
 in_sandbox sh -c "mkdir -p /tmp/rt && mount -t tmpfs rt /tmp/rt && \
-  $SOURCE_DIR/tests/lib/make-busybox-rootfs.sh /tmp/rt/rootfs && cd /tmp/rt && \
+  $SOURCE_DIR/tests/lib/make-busybox-image rootfs /tmp/rt/rootfs && cd /tmp/rt && \
   $RT spec --memory 33554432 --pids-limit 20 --cpus 0.5 --cgroups-path machine.slice:berth:sd1 -- \
     /bin/sh -c 'mknod /tmp/mem c 1 1; head -c 1 /tmp/mem >/dev/null 2>&1; echo mem-rc \$?; sleep 100'" >/dev/null 2>&1
 out=$(in_sandbox sh -c "cd /tmp/rt && $RT --systemd-cgroup run -d sd1 </dev/null >/tmp/rt/out 2>&1; echo rc=\$?")

@@ -32,7 +32,7 @@ mount -t tmpfs berth-bench "$scratch"
 cleanup() { umount -l "$scratch" 2>/dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 
-"$top/tests/lib/make-busybox-rootfs.sh" "$scratch/bundle/rootfs"
+"$top/tests/lib/make-busybox-image" rootfs "$scratch/bundle/rootfs"
 (cd "$scratch/bundle" && "$BERTH_RUNTIME" spec -- /bin/true)
 mkdir -p "$scratch/noseccomp"
 python3 - "$scratch/bundle/config.json" "$scratch/noseccomp/config.json" "$scratch/bundle/rootfs" <<'PY'
