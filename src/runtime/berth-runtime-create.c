@@ -19,7 +19,9 @@ static void
 parse_or_exit (GOptionContext *context, const char *command, int *argc, char ***argv)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("berth-runtime %s", command);
 
+  g_set_prgname (prgname);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       fprintf (stderr, "berth-runtime %s: %s (see --help)\n", command, error->message);
