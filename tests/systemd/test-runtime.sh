@@ -35,7 +35,7 @@ in_sandbox sh -c "mkdir -p /tmp/rt && mount -t tmpfs rt /tmp/rt && \
 out=$(in_sandbox sh -c "cd /tmp/rt && $RT --systemd-cgroup run -d sd1 </dev/null >/tmp/rt/out 2>&1; echo rc=\$?")
 assert_match "run -d with a systemd cgroupsPath" "rc=0" "$out"
 props=$(in_sandbox systemctl show berth-sd1.scope -p Slice -p Delegate -p MemoryMax -p TasksMax \
-  -p CPUQuotaPerSecUSec -p Description -p ActiveState 2>&1)
+  -p CPUQuotaPerSecUSec -p Description -p ActiveState -p DevicePolicy -p DeviceAllow 2>&1)
 assert_match "the scope berth-sd1.scope is active" "^ActiveState=active$" "$props"
 assert_match "it lives in machine.slice" "^Slice=machine.slice$" "$props"
 assert_match "it is delegated" "^Delegate=yes$" "$props"
@@ -43,6 +43,9 @@ assert_match "MemoryMax is the memory limit" "^MemoryMax=33554432$" "$props"
 assert_match "TasksMax is the pids limit" "^TasksMax=20$" "$props"
 assert_match "CPUQuotaPerSecUSec is the cpu quota" "^CPUQuotaPerSecUSec=500ms$" "$props"
 assert_match "the scope's description names the container" "^Description=berth container sd1$" "$props"
+assert_match "devices: a strict policy" "^DevicePolicy=strict$" "$props"
+assert_match "devices: /dev/null is allowed" "^DeviceAllow=/dev/char/1:3 rwm$" "$props"
+assert_match "devices: the pty group is allowed" "^DeviceAllow=char-pts rwm$" "$props"
 pid=$(in_sandbox sh -c "$RT state sd1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 assert_match "the container's init is in the scope" "machine.slice/berth-sd1.scope" \
   "$(in_sandbox cat /proc/$pid/cgroup 2>&1)"
