@@ -380,4 +380,11 @@ if command -v crun >/dev/null; then
   fi
 fi
 
+# The runtimes remove each container's cgroup; the test's own parent goes here.
+for d in /sys/fs/cgroup/*/"$CGROUP_PREFIX" /sys/fs/cgroup/"$CGROUP_PREFIX"; do
+  [ -d "$d" ] && rmdir "$d" 2>/dev/null
+done
+leftover=$(ls -d /sys/fs/cgroup/*/"$CGROUP_PREFIX" /sys/fs/cgroup/"$CGROUP_PREFIX" 2>/dev/null)
+[ -z "$leftover" ] && ok "no cgroup is left behind" || { not_ok "no cgroup is left behind"; diag "$leftover"; }
+
 finish
