@@ -22,7 +22,12 @@ BERTH_SANDBOX_TARGET=basic.target timeout 150 "$SB" start "$DIR" "$SOURCE_DIR" >
   || { echo "Bail out! the systemd sandbox did not boot: $(tail -3 "$DIR.boot.log")"; exit 1; }
 rm -f "$DIR.boot.log"
 inside() { "$SB" exec "$DIR" "$@"; }
-BIN="$BUILD_DIR/src/registry/berth-registry"
+# The unit has PrivateTmp=yes, so a build under /tmp would be out of its
+# sight: install the binary into the sandbox's own /usr/local, as
+# meson install would.
+BIN=/usr/local/libexec/berth-test/berth-registry
+mkdir -p "$DIR/root${BIN%/*}"
+cp "$BUILD_DIR/src/registry/berth-registry" "$DIR/root$BIN"
 PORT=5190
 
 # The units as installed, with ExecStart on the build and another port.
