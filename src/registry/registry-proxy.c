@@ -31,6 +31,7 @@ typedef struct
   char *content_type;
   char *digest_header;
   char *challenge;
+  char *link;
   CURL *curl; /* the transfer in progress */
 } Fetch;
 
@@ -41,6 +42,7 @@ fetch_clear (Fetch *f)
   g_clear_pointer (&f->content_type, g_free);
   g_clear_pointer (&f->digest_header, g_free);
   g_clear_pointer (&f->challenge, g_free);
+  g_clear_pointer (&f->link, g_free);
 }
 
 static size_t
@@ -103,6 +105,8 @@ on_header (char *data, size_t size, size_t nmemb, void *user_data)
     slot = &f->digest_header;
   else if (g_ascii_strcasecmp (line, "WWW-Authenticate") == 0)
     slot = &f->challenge;
+  else if (g_ascii_strcasecmp (line, "Link") == 0)
+    slot = &f->link;
   if (slot)
     {
       g_free (*slot);
@@ -397,5 +401,27 @@ registry_proxy_fetch_blob (Registry *registry, const char *name, const char *dig
   g_hash_table_remove (registry->proxy_inflight, digest);
   g_cond_broadcast (&registry->proxy_cond);
   g_mutex_unlock (&registry->proxy_lock);
+  return ok;
+}
+
+gboolean
+registry_proxy_fetch_tags (Registry *registry, const char *name, const char *query,
+                           GBytes **out_body, char **out_link, GError **error)
+{
+  g_autofree char *path
+    = g_strdup_printf ("/v2/%s/tags/list%s%s", name, query ? "?" : "", query ? query : "");
+  Fetch f = { .body = g_byte_array_new (), .fd = -1 };
+  long status = get_upstream (registry, name, path, "application/json", &f, error);
+  gboolean ok = status == 200;
+
+  if (status > 0 && !ok)
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK,
+                 "upstream answered %ld for the tags of %s", status, name);
+  if (ok)
+    {
+      *out_body = g_byte_array_free_to_bytes (g_steal_pointer (&f.body));
+      *out_link = g_steal_pointer (&f.link);
+    }
+  fetch_clear (&f);
   return ok;
 }
