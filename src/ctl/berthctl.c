@@ -10,6 +10,7 @@
 
 static const CtlVerb verbs[] = {
   { "create", ctl_verb_create, "Create a container without starting it" },
+  { "exec", ctl_verb_exec, "Run a command in a running container" },
   { "history", ctl_verb_history, "Show how an image was built, layer by layer" },
   { "image", ctl_verb_image, "Manage images (inspect, ls, rm, tag, history, ...)" },
   { "images", ctl_verb_images, "List images" },

@@ -1469,3 +1469,156 @@ ctl_verb_status (BerthCtl *ctl, int argc, char **argv)
     }
   return CTL_EXIT_OK;
 }
+
+/* --- exec ----------------------------------------------------------------------------- */
+
+typedef struct
+{
+  Attach *at;
+  char *id;           /* NULL until Exec answered */
+  GHashTable *exited; /* ExecExited seen before the answer: id → code */
+} ExecWait;
+
+static void
+on_exec_exited (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                const char *signal, GVariant *params, gpointer user_data)
+{
+  ExecWait *w = user_data;
+  const char *id;
+  gint32 code;
+
+  g_variant_get (params, "(&si)", &id, &code);
+  if (w->id == NULL)
+    {
+      g_hash_table_insert (w->exited, g_strdup (id), GINT_TO_POINTER (code));
+      return;
+    }
+  if (!g_str_equal (id, w->id))
+    return;
+  w->at->waited = TRUE;
+  w->at->exit_code = code;
+  if (w->at->terminal < 0 || w->at->terminal_done)
+    g_main_loop_quit (w->at->loop);
+}
+
+int
+ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
+{
+  gboolean interactive = FALSE, tty = FALSE;
+  g_auto (GStrv) env = NULL;
+  g_autofree char *workdir = NULL, *user = NULL, *path = NULL;
+  const GOptionEntry entries[] = {
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Keep stdin open", NULL },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a pseudo-terminal", NULL },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "KEY=VALUE" },
+    { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory inside", "DIR" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as uid[:gid]", "UID[:GID]" },
+    { NULL },
+  };
+  Attach at = { .ctl = ctl, .terminal = -1, .exit_code = EXIT_BERTH };
+  ExecWait w = { .at = &at };
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr (GUnixFDList) out_fds = NULL;
+  g_auto (GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) result = NULL;
+  guint sub = 0, sources[3] = { 0 };
+  int r;
+
+  r = parse_posix ("exec", "[OPTIONS...] CONTAINER COMMAND [ARG...]",
+                   "Run a command in a running container.", entries, &argc, &argv);
+  if (r != CTL_EXIT_OK)
+    return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : EXIT_BERTH;
+  if (argc < 3)
+    {
+      usage_error ("exec", argc < 2 ? "no container given" : "no command given");
+      return EXIT_BERTH;
+    }
+  path = container_path (ctl, argv[1]);
+  if (path == NULL)
+    return EXIT_BERTH;
+  at.path = path;
+  w.exited = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  at.loop = g_main_loop_new (NULL, FALSE);
+  sub = g_dbus_connection_signal_subscribe (ctl->bus, BERTH_BUS_NAME, CONTAINER_IFACE, "ExecExited",
+                                            path, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_exec_exited,
+                                            &w, NULL);
+  if (tty)
+    g_variant_builder_add (&b, "{sv}", "tty", g_variant_new_boolean (TRUE));
+  else
+    {
+      if (interactive)
+        g_variant_builder_add (&b, "{sv}", "stdin",
+                               g_variant_new_handle (g_unix_fd_list_append (fds, 0, NULL)));
+      g_variant_builder_add (&b, "{sv}", "stdout",
+                             g_variant_new_handle (g_unix_fd_list_append (fds, 1, NULL)));
+      g_variant_builder_add (&b, "{sv}", "stderr",
+                             g_variant_new_handle (g_unix_fd_list_append (fds, 2, NULL)));
+    }
+  if (env)
+    g_variant_builder_add (&b, "{sv}", "env", g_variant_new_strv ((const char *const *)env, -1));
+  if (workdir)
+    g_variant_builder_add (&b, "{sv}", "workdir", g_variant_new_string (workdir));
+  if (user)
+    g_variant_builder_add (&b, "{sv}", "user", g_variant_new_string (user));
+  reply = call_container_full (ctl, path, "Exec",
+                               g_variant_new ("(^as@a{sv})", argv + 2, g_variant_builder_end (&b)),
+                               fds, &out_fds, G_VARIANT_TYPE ("(a{sv})"), G_MAXINT, &error);
+  if (reply == NULL)
+    {
+      ctl_print_call_error (ctl, error);
+      goto out;
+    }
+  g_variant_get (reply, "(@a{sv})", &result);
+  g_variant_lookup (result, "id", "s", &w.id);
+  if (tty)
+    {
+      gint32 index = -1;
+
+      if (!g_variant_lookup (result, "terminal", "h", &index) || out_fds == NULL
+          || (at.terminal = g_unix_fd_list_get (out_fds, index, NULL)) < 0)
+        {
+          g_printerr ("berthctl: berthd sent no terminal\n");
+          goto out;
+        }
+      g_unix_set_fd_nonblocking (at.terminal, TRUE, NULL);
+      copy_size (&at);
+      if (isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &at.saved) == 0)
+        {
+          struct termios raw = at.saved;
+          cfmakeraw (&raw);
+          at.raw = tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+        }
+      sources[0]
+        = g_unix_fd_add (at.terminal, G_IO_IN | G_IO_HUP | G_IO_ERR, on_terminal_output, &at);
+      if (interactive)
+        sources[1] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP, on_stdin, &at);
+      sources[2] = g_unix_signal_add (SIGWINCH, on_sigwinch, &at);
+    }
+  if (w.id && g_hash_table_contains (w.exited, w.id))
+    {
+      at.waited = TRUE;
+      at.exit_code = GPOINTER_TO_INT (g_hash_table_lookup (w.exited, w.id));
+    }
+  if (!at.waited || (at.terminal >= 0 && !at.terminal_done))
+    g_main_loop_run (at.loop);
+
+out:
+  for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
+    if (sources[i])
+      {
+        GSource *s = g_main_context_find_source_by_id (NULL, sources[i]);
+        if (s)
+          g_source_destroy (s);
+      }
+  if (sub)
+    g_dbus_connection_signal_unsubscribe (ctl->bus, sub);
+  if (at.raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, &at.saved);
+  berth_close_fdp (&at.terminal);
+  g_main_loop_unref (at.loop);
+  g_hash_table_unref (w.exited);
+  g_free (w.id);
+  return at.exit_code;
+}

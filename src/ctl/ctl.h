@@ -84,5 +84,6 @@ int ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_logs (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_top (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_status (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_exec (BerthCtl *ctl, int argc, char **argv);
 
 G_END_DECLS

@@ -408,6 +408,103 @@ handle_remove (BerthContainer *skeleton, GDBusMethodInvocation *invocation, gboo
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* --- Exec ------------------------------------------------------------------------ */
+
+static void
+on_exec_started (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  BerthContainerRec *rec = g_object_get_data (G_OBJECT (invocation), "berth-container");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  int terminal = -1;
+  g_auto (GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+
+  if (!berth_container_exec_finish (rec, result, &terminal, &id, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
+  if (terminal >= 0)
+    {
+      int index = g_unix_fd_list_append (fds, terminal, NULL);
+
+      berth_close_fdp (&terminal);
+      g_variant_builder_add (&b, "{sv}", "terminal", g_variant_new_handle (index));
+    }
+  berth_container_complete_exec (rec->skeleton, invocation, fds, g_variant_builder_end (&b));
+}
+
+static gboolean
+handle_exec (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
+             const char *const *command, GVariant *options, BerthContainerRec *rec)
+{
+  BerthContainerExecOptions o = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = NULL;
+  g_autofree char *workdir = NULL, *user = NULL;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  if (rec->state != BERTH_CONTAINER_RUNNING || rec->busy)
+    {
+      return_error (invocation, BERTH_ERROR_INVALID_STATE,
+                    "container %s is not running (%s); start it first", rec->name,
+                    berth_container_state_to_string (rec->state));
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (command == NULL || command[0] == NULL || *command[0] == '\0')
+    {
+      return_error (invocation, BERTH_ERROR_INVALID_ARGUMENT, "no command given to exec");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_variant_iter_init (&iter, options);
+  while (error == NULL && g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (g_str_equal (key, "stdin"))
+        take_fd_option (value, fd_list, key, &o.stdin_fd, &error);
+      else if (g_str_equal (key, "stdout"))
+        take_fd_option (value, fd_list, key, &o.stdout_fd, &error);
+      else if (g_str_equal (key, "stderr"))
+        take_fd_option (value, fd_list, key, &o.stderr_fd, &error);
+      else if (g_str_equal (key, "tty") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        o.tty = g_variant_get_boolean (value);
+      else if (g_str_equal (key, "terminal-size")
+               && g_variant_is_of_type (value, G_VARIANT_TYPE ("(qq)")))
+        ;
+      else if (g_str_equal (key, "env")
+               && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
+        env = g_variant_dup_strv (value, NULL);
+      else if (g_str_equal (key, "workdir") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        workdir = g_variant_dup_string (value, NULL);
+      else if (g_str_equal (key, "user") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        user = g_variant_dup_string (value, NULL);
+      else
+        g_set_error (&error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                     "unknown exec option \"%s\" or wrong type (known: stdin, stdout, stderr, tty, "
+                     "terminal-size, env, workdir, user)",
+                     key);
+      g_variant_unref (value);
+    }
+  if (error)
+    {
+      berth_close_fdp (&o.stdin_fd);
+      berth_close_fdp (&o.stdout_fd);
+      berth_close_fdp (&o.stderr_fd);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  o.env = env;
+  o.workdir = workdir;
+  o.user = user;
+  g_object_set_data (G_OBJECT (invocation), "berth-container", rec);
+  berth_container_exec (rec, (char **)command, &o, on_exec_started, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* --- Wait, OpenLog ------------------------------------------------------------ */
 
 static gboolean
@@ -508,6 +605,7 @@ berth_container_export (BerthContainerRec *rec, GError **error)
   g_signal_connect (skeleton, "handle-remove", G_CALLBACK (handle_remove), rec);
   g_signal_connect (skeleton, "handle-wait", G_CALLBACK (handle_wait), rec);
   g_signal_connect (skeleton, "handle-open-log", G_CALLBACK (handle_open_log), rec);
+  g_signal_connect (skeleton, "handle-exec", G_CALLBACK (handle_exec), rec);
   berth_daemon_authorize_skeleton (rec->daemon, G_DBUS_INTERFACE_SKELETON (skeleton));
   rec->skeleton = g_steal_pointer (&skeleton);
   berth_container_rec_sync (rec);

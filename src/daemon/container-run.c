@@ -785,3 +785,188 @@ berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_s
   berth_container_rec_save (rec);
   berth_container_state_changed (rec);
 }
+
+/* --- exec ------------------------------------------------------------------- */
+
+typedef struct
+{
+  BerthDaemon *daemon;
+  char *container_id; /* the container may go while the process ends */
+  GSubprocess *proc;
+  char *id;
+  char *console_path;
+  int console_listen_fd;
+  guint console_watch;
+  GTask *task; /* until the process runs (and its terminal came) */
+} ExecData;
+
+static void
+exec_data_free (ExecData *e)
+{
+  g_clear_handle_id (&e->console_watch, g_source_remove);
+  berth_close_fdp (&e->console_listen_fd);
+  if (e->console_path)
+    g_unlink (e->console_path);
+  g_free (e->console_path);
+  g_clear_object (&e->proc);
+  g_free (e->id);
+  g_free (e->container_id);
+  g_free (e);
+}
+
+static void
+exec_return (ExecData *e, int terminal, GError *error)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&e->task);
+  int *fd;
+
+  if (task == NULL)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (error)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  fd = g_new (int, 1);
+  *fd = terminal;
+  g_task_return_pointer (task, fd, g_free);
+}
+
+static gboolean
+on_exec_console (gint fd, GIOCondition condition, gpointer user_data)
+{
+  ExecData *e = user_data;
+  GError *error = NULL;
+  int terminal;
+
+  e->console_watch = 0;
+  terminal = receive_terminal (fd, &error);
+  exec_return (e, terminal, terminal < 0 ? error : NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ExecData *e = user_data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+  BerthContainerRec *rec = g_hash_table_lookup (e->daemon->containers, e->container_id);
+  int code;
+
+  g_subprocess_wait_finish (proc, result, NULL);
+  if (g_subprocess_get_if_exited (proc))
+    code = g_subprocess_get_exit_status (proc);
+  else if (g_subprocess_get_if_signaled (proc))
+    code = 128 + g_subprocess_get_term_sig (proc);
+  else
+    code = 128 + SIGKILL;
+  exec_return (e, -1,
+               g_error_new (BERTH_ERROR, BERTH_ERROR_FAILED,
+                            "the process in %.12s ended before its terminal was set up (exit %d)",
+                            e->container_id, code));
+  g_debug ("container %.12s: exec %s exited with %d", e->container_id, e->id, code);
+  if (rec && rec->skeleton)
+    berth_container_emit_exec_exited (rec->skeleton, e->id, code);
+  exec_data_free (e);
+}
+
+void
+berth_container_exec (BerthContainerRec *rec, char **command,
+                      const BerthContainerExecOptions *options, GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  ExecData *e = g_new0 (ExecData, 1);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GPtrArray) argv = runtime_argv (rec, "exec");
+  g_autoptr (GError) error = NULL;
+  BerthContainerExecOptions o = *options;
+
+  e->daemon = rec->daemon;
+  e->container_id = g_strdup (rec->id);
+  e->console_listen_fd = -1;
+  e->id = g_strdup_printf ("%08x", g_random_int ());
+  e->task = g_task_new (NULL, NULL, callback, user_data);
+  g_task_set_task_data (e->task, g_strdup (e->id), g_free);
+
+  if (o.tty)
+    {
+      struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+      e->console_path = g_strdup_printf ("%s/exec-%s.sock", rec->daemon->run_dir, e->id);
+      e->console_listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      g_strlcpy (addr.sun_path, e->console_path, sizeof addr.sun_path);
+      if (e->console_listen_fd < 0
+          || bind (e->console_listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0
+          || listen (e->console_listen_fd, 1) < 0)
+        {
+          berth_error_set_errno (&error, errno, "cannot listen on %s", e->console_path);
+          goto fail;
+        }
+      g_ptr_array_add (argv, g_strdup ("--tty"));
+      g_ptr_array_add (argv, g_strdup ("--console-socket"));
+      g_ptr_array_add (argv, g_strdup (e->console_path));
+    }
+  if (o.workdir)
+    {
+      g_ptr_array_add (argv, g_strdup ("--cwd"));
+      g_ptr_array_add (argv, g_strdup (o.workdir));
+    }
+  if (o.user)
+    {
+      g_ptr_array_add (argv, g_strdup ("--user"));
+      g_ptr_array_add (argv, g_strdup (o.user));
+    }
+  for (guint i = 0; o.env && o.env[i]; i++)
+    {
+      g_ptr_array_add (argv, g_strdup ("--env"));
+      g_ptr_array_add (argv, g_strdup (o.env[i]));
+    }
+  g_ptr_array_add (argv, g_strdup (rec->id));
+  for (guint i = 0; command[i]; i++)
+    g_ptr_array_add (argv, g_strdup (command[i]));
+
+  {
+    g_autofree char *log_path = g_build_filename (rec->dir, "container.log", NULL);
+    berth_autofd int log_fd
+      = open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+    launcher_take (launcher, &o.stdin_fd, -1, 0);
+    launcher_take (launcher, &o.stdout_fd, log_fd, 1);
+    launcher_take (launcher, &o.stderr_fd, log_fd, 2);
+  }
+  e->proc = spawn (launcher, argv, &error);
+  if (e->proc == NULL)
+    {
+      g_prefix_error (&error, "cannot run the OCI runtime %s: ", rec->runtime);
+      goto fail;
+    }
+  g_subprocess_wait_async (e->proc, NULL, on_exec_exited, e);
+  if (o.tty)
+    e->console_watch = g_unix_fd_add (e->console_listen_fd, G_IO_IN, on_exec_console, e);
+  else
+    exec_return (e, -1, NULL);
+  return;
+
+fail:
+  berth_close_fdp (&o.stdin_fd);
+  berth_close_fdp (&o.stdout_fd);
+  berth_close_fdp (&o.stderr_fd);
+  exec_return (e, -1, g_steal_pointer (&error));
+  exec_data_free (e);
+}
+
+gboolean
+berth_container_exec_finish (BerthContainerRec *rec, GAsyncResult *result, int *out_terminal,
+                             char **out_id, GError **error)
+{
+  g_autofree int *fd = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (fd == NULL)
+    return FALSE;
+  *out_terminal = *fd;
+  *out_id = g_strdup (g_task_get_task_data (G_TASK (result)));
+  return TRUE;
+}

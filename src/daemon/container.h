@@ -109,6 +109,22 @@ void berth_container_start (BerthContainerRec *rec, const BerthContainerStartOpt
 /* On success *out_terminal is the pseudo-terminal master (tty) or -1. */
 gboolean berth_container_start_finish (BerthContainerRec *rec, GAsyncResult *result,
                                        int *out_terminal, GError **error);
+typedef struct
+{
+  int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null or the log */
+  gboolean tty;
+  char **env;
+  const char *workdir;
+  const char *user;
+} BerthContainerExecOptions;
+/* Runs @command in the running container through the runtime's exec; the
+ * callback comes once it runs (with its terminal). ExecExited tells the
+ * exit. Takes the fds of @options. */
+void berth_container_exec (BerthContainerRec *rec, char **command,
+                           const BerthContainerExecOptions *options,
+                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean berth_container_exec_finish (BerthContainerRec *rec, GAsyncResult *result,
+                                      int *out_terminal, char **out_id, GError **error);
 /* Sends @signo through the runtime; the reply comes when it was sent. */
 void berth_container_kill (BerthContainerRec *rec, int signo, GAsyncReadyCallback callback,
                            gpointer user_data);

@@ -166,6 +166,24 @@ wait $runpid; rc=$?
 [ $rc = 9 ] && grep -q got-int "$SCRATCH/sigint.out" && ok "SIGINT to an attached run is forwarded" \
   || { not_ok "SIGINT to an attached run is forwarded (exit $rc)"; diag "$(cat "$SCRATCH/sigint.out")"; }
 
+# --- exec ------------------------------------------------------------------------------
+bctl run -d --name ex busybox sleep 300 >/dev/null
+bctl exec ex sh -c 'echo exec-out; echo exec-err >&2; exit 4' >"$SCRATCH/out" 2>"$SCRATCH/err"; rc=$?
+[ $rc = 4 ] && [ "$(cat "$SCRATCH/out")" = exec-out ] && [ "$(cat "$SCRATCH/err")" = exec-err ] \
+  && ok "exec: streams apart and the command's exit status" \
+  || { not_ok "exec: streams and exit status (exit $rc)"; diag "$(cat "$SCRATCH/out" "$SCRATCH/err")"; }
+out=$(echo typed | bctl exec -i -e X=y -w /tmp ex sh -c 'read l; echo "$l $X $(pwd)"' 2>&1)
+assert_match "exec -i -e -w: stdin, environment and working directory" "^typed y /tmp$" "$out"
+assert_match "exec runs in the container's pid namespace" "sleep 300" "$(bctl exec ex ps 2>&1)"
+out=$(bctl exec ex grep -E '^(CapEff|NoNewPrivs):' /proc/self/status 2>&1)
+assert_match "exec: the same capabilities" $'CapEff:\t00000000a80425fb' "$out"
+out=$(timeout 60 python3 "$SOURCE_DIR/tests/integration/drive-tty.py" "$BERTHCTL" exec -it ex sh 2>&1)
+assert_match "exec -it: a shell on a pty, resized, with its exit status" "40 120.*EXIT 7" "$(tr '\n' ' ' <<<"$out")"
+bctl stop -t 1 ex >/dev/null
+expect_fail "exec in a stopped container" 125 'container ex is not running \(exited\); start it first' \
+  bctl exec ex true
+bctl rm ex >/dev/null
+
 # --- confinement, seen from inside --------------------------------------------------------
 out=$(bctl run --rm busybox sh -c 'grep -E "^(CapEff|NoNewPrivs):" /proc/self/status; /bin/probe-syscalls;
   mount -t tmpfs none /mnt 2>&1; echo "mount-rc $?"; unshare -u true 2>&1; echo "unshare-rc $?";
