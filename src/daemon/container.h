@@ -121,8 +121,8 @@ typedef struct
  * callback comes once it runs (with its terminal). ExecExited tells the
  * exit. Takes the fds of @options. */
 void berth_container_exec (BerthContainerRec *rec, char **command,
-                           const BerthContainerExecOptions *options,
-                           GAsyncReadyCallback callback, gpointer user_data);
+                           const BerthContainerExecOptions *options, GAsyncReadyCallback callback,
+                           gpointer user_data);
 gboolean berth_container_exec_finish (BerthContainerRec *rec, GAsyncResult *result,
                                       int *out_terminal, char **out_id, GError **error);
 /* Sends @signo through the runtime; the reply comes when it was sent. */
