@@ -4,30 +4,8 @@
 # registered with machined, its output in the journal with Docker's
 # journald fields, `systemctl stop` of the scope noticed as an exit, and no
 # log line lost across a restart of berthd (the pipes wait in the fd store).
-set -uo pipefail
-: "${BUILD_DIR:?run through meson test}"
-: "${SOURCE_DIR:?run through meson test}"
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/# /' <<<"$*"; }
-assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
-command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
-
-SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
-DIR=$(mktemp -d /tmp/berth-sandbox.XXXXXX)
-trap '"$SANDBOX" stop "$DIR"' EXIT
-binds=("$SOURCE_DIR")
-case "$BUILD_DIR" in "$SOURCE_DIR"/*) ;; *) binds+=("$BUILD_DIR") ;; esac
-
-if ! "$SANDBOX" start "$DIR" "${binds[@]}" 2>"$DIR.err"; then
-  echo "Bail out! the sandbox did not boot: $(cat "$DIR.err")"; rm -f "$DIR.err"; exit 1
-fi
-rm -f "$DIR.err"
-in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
+. "$(dirname "$0")/lib.sh"
+boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
 out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
@@ -92,5 +70,4 @@ count=$(in_sandbox journalctl CONTAINER_NAME=ticker -o cat --no-pager 2>/dev/nul
   || not_ok "all 40 lines reach the journal across a berthd restart ($count)"
 bctl rm web ticker >/dev/null 2>&1
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

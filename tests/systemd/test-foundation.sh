@@ -2,30 +2,8 @@
 # berthd under a real systemd: boots the host's systemd in a throwaway nspawn
 # sandbox, installs this build inside it, and checks bus activation, the
 # unit, the journal and polkit the way a user would meet them.
-set -uo pipefail
-: "${BUILD_DIR:?run through meson test}"
-: "${SOURCE_DIR:?run through meson test}"
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/# /' <<<"$*"; }
-assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
-command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
-
-SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
-DIR=$(mktemp -d /tmp/berth-sandbox.XXXXXX)
-trap '"$SANDBOX" stop "$DIR"' EXIT
-binds=("$SOURCE_DIR")
-case "$BUILD_DIR" in "$SOURCE_DIR"/*) ;; *) binds+=("$BUILD_DIR") ;; esac
-
-if ! "$SANDBOX" start "$DIR" "${binds[@]}" 2>"$DIR.err"; then
-  echo "Bail out! the sandbox did not boot: $(cat "$DIR.err")"; rm -f "$DIR.err"; exit 1
-fi
-rm -f "$DIR.err"
-in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
+. "$(dirname "$0")/lib.sh"
+boot_sandbox
 
 out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
 [ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
@@ -63,5 +41,4 @@ assert_match "systemctl stop berthd stops it" "inactive" "$(in_sandbox systemctl
 out=$(in_sandbox berthctl version 2>&1); rc=$?
 [ $rc = 0 ] && ok "the next call activates berthd again" || { not_ok "reactivation"; diag "$out"; }
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

@@ -2,25 +2,8 @@
 # sudo tools/quickstart on a machine where systemd is PID 1, run twice, in a
 # throwaway sandbox: it must install, start berthd through systemd and show
 # the info table both times.
-set -uo pipefail
-: "${SOURCE_DIR:?run through meson test}"
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/# /' <<<"$*"; }
-assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
-command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
-
-SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
-DIR=$(mktemp -d /tmp/berth-sandbox.XXXXXX)
-trap '"$SANDBOX" stop "$DIR"' EXIT
-# The quickstart builds in the tree; give it a copy so the caller's tree stays as it is.
-"$SANDBOX" start "$DIR" "$SOURCE_DIR" 2>"$DIR.log" || { echo "Bail out! the sandbox did not boot: $(cat "$DIR.log")"; exit 1; }
-rm -f "$DIR.log"
-in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
+. "$(dirname "$0")/lib.sh"
+boot_sandbox
 # Container roots are overlay mounts, and an overlay's upper directory cannot
 # live on the sandbox's own overlay root: give the storage root a tmpfs, as
 # a real machine gives it a real file system.
@@ -38,5 +21,4 @@ done
 assert_match "berthd.service is active after the quickstart" "^active\$" "$(in_sandbox systemctl is-active berthd 2>&1)"
 assert_match "the documented config was put in /etc/berth" "^\[storage\]" "$(in_sandbox cat /etc/berth/berth.conf 2>&1)"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

@@ -3,29 +3,8 @@
 # a cgroupsPath "machine.slice:berth:ID" becomes the transient scope
 # berth-ID.scope with the resource limits as unit properties, and
 # `systemctl stop` of the scope ends the container.
-set -uo pipefail
-: "${BUILD_DIR:?run through meson test}"
-: "${SOURCE_DIR:?run through meson test}"
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/# /' <<<"$*"; }
-assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
-command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
-
-SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
-DIR=$(mktemp -d /tmp/berth-sandbox.XXXXXX)
-trap '"$SANDBOX" stop "$DIR"' EXIT
-binds=("$SOURCE_DIR")
-case "$BUILD_DIR" in "$SOURCE_DIR"/*) ;; *) binds+=("$BUILD_DIR") ;; esac
-if ! "$SANDBOX" start "$DIR" "${binds[@]}" 2>"$DIR.err"; then
-  echo "Bail out! the sandbox did not boot: $(cat "$DIR.err")"; rm -f "$DIR.err"; exit 1
-fi
-rm -f "$DIR.err"
-in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
+. "$(dirname "$0")/lib.sh"
+boot_sandbox
 RT="$BUILD_DIR/src/runtime/berth-runtime"
 
 in_sandbox sh -c "mkdir -p /tmp/rt && mount -t tmpfs rt /tmp/rt && \
@@ -58,5 +37,4 @@ out=$(in_sandbox sh -c "$RT delete sd1; echo rc=\$?" 2>&1)
 assert_match "delete after the scope stopped" "rc=0" "$out"
 assert_match "the scope is gone" "^inactive$" "$(in_sandbox systemctl is-active berth-sd1.scope 2>&1)"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+finish
