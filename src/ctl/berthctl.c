@@ -15,8 +15,13 @@ static const CtlVerb verbs[] = {
   { "import", ctl_verb_import, "Create an image from a root file system tarball" },
   { "info", ctl_verb_info, "Show how berthd is set up on this host" },
   { "load", ctl_verb_load, "Load images from a docker save or OCI archive" },
+  { "login", ctl_verb_login, "Log in to a registry" },
+  { "logout", ctl_verb_logout, "Log out of a registry" },
+  { "pull", ctl_verb_pull, "Pull an image from a registry" },
+  { "push", ctl_verb_push, "Push an image to a registry" },
   { "rmi", ctl_verb_rmi, "Remove images" },
   { "save", ctl_verb_save, "Save images to an OCI or docker archive" },
+  { "search", ctl_verb_search, "Search registries for images" },
   { "tag", ctl_verb_tag, "Give an image another name" },
   { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
 };

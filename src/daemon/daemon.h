@@ -7,6 +7,7 @@
 #include "berth-host.h"
 #include "berth-image-gen.h"
 #include "berth-manager-gen.h"
+#include "berth-transfer-gen.h"
 #include "berth-store.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,10 @@ typedef struct
 
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
+
+  char *auth_path;       /* registry credentials: auth.json beside the config file */
+  GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
+  guint next_transfer_id;
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
@@ -63,6 +68,11 @@ GPtrArray *berth_image_infos_collect (BerthStore *store);
 void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean emit);
 char *berth_image_object_path (const char *id);
 void berth_daemon_images_clear (BerthDaemon *daemon);
+
+/* manager-transfers.c: pulls, pushes, logins and searches. */
+void berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager);
+/* Cancels every transfer and waits for them to end (at exit). */
+void berth_daemon_transfers_shutdown (BerthDaemon *daemon);
 
 /* manager-images.c: the Manager's image methods. */
 void berth_manager_images_connect (BerthDaemon *daemon, BerthManager *manager);
