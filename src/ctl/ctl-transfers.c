@@ -143,8 +143,9 @@ draw (Follow *f, gboolean final)
         }
     }
   f->drawn_lines = lines;
-  fputs (out->str, stderr);
-  fflush (stderr);
+  /* Bars on the terminal; plain lines are output, as docker prints them. */
+  fputs (out->str, f->tty ? stderr : stdout);
+  fflush (f->tty ? stderr : stdout);
 }
 
 static gboolean
@@ -236,8 +237,9 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
     {
       const char *name = prop_string (&f, g_str_equal (method, "PullImage") ? "Local" : "Remote");
       if (!quiet)
-        g_printerr ("%s %s\n", g_str_equal (method, "PullImage") ? "Pulled" : "Pushed", name);
-      g_print ("%s\n", name);
+        g_print ("%s %s\n", g_str_equal (method, "PullImage") ? "Pulled" : "Pushed", name);
+      else
+        g_print ("%s\n", name);
       return CTL_EXIT_OK;
     }
   if (g_str_equal (f.result, "canceled"))

@@ -24,8 +24,11 @@ lock = threading.Lock()
 class Mirror(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self):
-        sys.stderr.write("GET %s\n" % self.path)
+    def do_HEAD(self):
+        self.do_GET(body=False)
+
+    def do_GET(self, body=True):
+        sys.stderr.write("%s %s\n" % ("GET" if body else "HEAD", self.path))
         sys.stderr.flush()
         m = PATH.match(self.path)
         try:
@@ -42,6 +45,8 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if not body:
+            return
         with lock:
             stall = STALL is not None and len(data) > STALL and not stalled
             if stall:

@@ -21,8 +21,11 @@ BB_DIGEST=$(python3 "$MAKE_IMAGE" "$SCRATCH/bb" --busybox --description "busybox
 MULTI_DIGEST=$(python3 "$MAKE_IMAGE" "$SCRATCH/multi" --busybox --random-layer 3000000 --random-layer 200000 --random-layer 1000 --seed 11)
 skopeo copy -q "${SK[@]}" oci:bb:latest docker://$R/alice/busybox:latest || echo "Bail out! cannot push busybox with skopeo"
 skopeo copy -q "${SK[@]}" oci:multi:latest docker://$R/alice/multi:v1 || echo "Bail out! cannot push multi with skopeo"
-skopeo copy -q "${SK[@]}" oci:multi:latest docker://$R/alice/multi:v2 >/dev/null
-skopeo copy -q "${SK[@]}" oci:multi:latest docker://$R/alice/shared:v1 >/dev/null
+# Images whose layers no other image shares, one per scenario below.
+for n in evil:12 redirected:13 shared:14 many:15; do
+  python3 "$MAKE_IMAGE" "$SCRATCH/${n%%:*}" --busybox --random-layer 1500000 --random-layer 30000 --random-layer 1000 --seed "${n##*:}" >/dev/null
+  skopeo copy -q "${SK[@]}" oci:${n%%:*}:latest docker://$R/alice/${n%%:*}:v1 >/dev/null
+done
 
 cat > "$SCRATCH/berth.conf" <<EOF
 [registries]
@@ -99,9 +102,9 @@ mirrors=http://127.0.0.1:5711
 EOF
 kill -HUP "$BERTHD_PID"; sleep 0.3
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5711/ && break; sleep 0.1; done
-out=$(bctl pull -q $R/alice/multi:v2 2>&1)
-assert_match "a tampering mirror is passed over for the origin" "^$R/alice/multi:v2$" "$out"
-grep -q "GET /v2/alice/multi/blobs/" "$SCRATCH/evil.log" && ok "the mirror was asked first" || not_ok "the mirror was not asked"
+out=$(bctl pull -q $R/alice/evil:v1 2>&1)
+assert_match "a tampering mirror is passed over for the origin" "^$R/alice/evil:v1$" "$out"
+grep -q "GET /v2/alice/evil/blobs/" "$SCRATCH/evil.log" && ok "the mirror was asked first" || not_ok "the mirror was not asked"
 grep -q "SECURITY: mirror http://127.0.0.1:5711.*does not match its digest" "$BERTHD_LOG" \
   && ok "the mismatch is logged as a security event naming the mirror" || not_ok "no security event in the log"
 
@@ -119,16 +122,14 @@ assert_match "a pull with only a broken path fails clearly" "berthctl: .*(cannot
 # Through a redirect from the origin to the tampering mirror.
 mkdir -p "$SCRATCH/rr"
 add_user rr alice alicepw
-start_registry rr 5712 --redirect-blobs-to http://127.0.0.1:5711
-skopeo copy -q "${SK[@]}" oci:multi:latest docker://127.0.0.1:5712/alice/redirected:v1 >/dev/null
+python3 "$MIRROR" 5714 "$SCRATCH/rr/blobs" --tamper 2>"$SCRATCH/evil2.log" &
+_pids+=($!)
+start_registry rr 5712 --redirect-blobs-to http://127.0.0.1:5714
+skopeo copy -q "${SK[@]}" oci:redirected:latest docker://127.0.0.1:5712/alice/redirected:v1 >/dev/null
 : > "$SCRATCH/berth.conf"; kill -HUP "$BERTHD_PID"; sleep 0.3
 before_layers=$(layer_count); before_images=$(bctl images -q | wc -l)
-# A layer of this image that is not stored yet: its own 3 MB random layer is shared,
-# so remove multi first to make every layer new again.
-bctl rmi $R/alice/multi:v1 $R/alice/multi:v2 >/dev/null 2>&1
-before_layers=$(layer_count); before_images=$(bctl images -q | wc -l)
 expect_fail "a tampered blob behind a redirect fails the pull, naming the digest" 1 \
-  "blob sha256:[0-9a-f]{64} does not match its digest \(got sha256:[0-9a-f]{64}\) from 127.0.0.1:5711" \
+  "blob sha256:[0-9a-f]{64} does not match its digest \(got sha256:[0-9a-f]{64}\) from 127.0.0.1:5714" \
   bctl pull 127.0.0.1:5712/alice/redirected:v1
 [ "$(layer_count)" = "$before_layers" ] && ok "nothing was unpacked" || not_ok "layers changed: $before_layers -> $(layer_count)"
 [ "$(bctl images -q | wc -l)" = "$before_images" ] && ok "the store's images are unchanged" || not_ok "images changed"
@@ -161,15 +162,13 @@ requests_after=$(grep -c 'GET /v2/alice/shared/blobs/' "$SCRATCH/stall.log")
 
 # --- concurrent pulls of one image share one download -------------------------
 : > "$SCRATCH/berth.conf"; kill -HUP "$BERTHD_PID"; sleep 0.3
-bctl rmi $R/alice/shared:v1 >/dev/null 2>&1
-skopeo copy -q "${SK[@]}" oci:multi:latest docker://$R/alice/many:v1 >/dev/null
 gets_before=$(grep -c "GET /v2/alice/many/blobs/" "$SCRATCH/r.log")
 pids=()
 for i in $(seq 10); do "$BERTHCTL" pull -q $R/alice/many:v1 >"$SCRATCH/c$i.out" 2>&1 & pids+=($!); done
 fails=0; for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 [ $fails = 0 ] && ok "10 concurrent pulls of one image succeed" || not_ok "$fails of 10 concurrent pulls failed: $(cat "$SCRATCH"/c*.out | sort | uniq -c)"
 gets=$(( $(grep -c "GET /v2/alice/many/blobs/" "$SCRATCH/r.log") - gets_before ))
-[ "$gets" -le 5 ] && ok "they share one download ($gets blob GETs)" || not_ok "$gets blob GETs for 10 pulls"
+[ "$gets" -ge 1 ] && [ "$gets" -le 5 ] && ok "they share one download ($gets blob GETs)" || not_ok "$gets blob GETs for 10 pulls"
 
 # --- platform selection and the distribution registry --------------------------
 if command -v docker-registry >/dev/null; then
