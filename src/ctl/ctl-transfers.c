@@ -57,8 +57,7 @@ prop_string (Follow *f, const char *name)
 {
   GVariant *v = g_hash_table_lookup (f->props, name);
 
-  return v && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING) ? g_variant_get_string (v, NULL)
-                                                               : "";
+  return v && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING) ? g_variant_get_string (v, NULL) : "";
 }
 
 static void
@@ -77,8 +76,8 @@ on_properties_changed (GDBusConnection *bus, const char *sender, const char *pat
 }
 
 static void
-on_transfer_removed (GDBusConnection *bus, const char *sender, const char *path,
-                     const char *iface, const char *signal, GVariant *params, gpointer user_data)
+on_transfer_removed (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                     const char *signal, GVariant *params, gpointer user_data)
 {
   Follow *f = user_data;
   const char *transfer, *result;
@@ -188,17 +187,17 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
   f.quiet = quiet;
   f.tty = isatty (STDERR_FILENO);
   f.loop = g_main_loop_new (NULL, FALSE);
-  f.props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
+  f.props
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
   f.printed_states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   /* Subscribed before the call: a fast transfer can end before it returns. */
   sub_props = g_dbus_connection_signal_subscribe (
     bus, BERTH_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", NULL,
     TRANSFER_IFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, &f, NULL);
-  sub_removed = g_dbus_connection_signal_subscribe (bus, BERTH_BUS_NAME, MANAGER_IFACE,
-                                                    "TransferRemoved", BERTH_MANAGER_PATH, NULL,
-                                                    G_DBUS_SIGNAL_FLAGS_NONE, on_transfer_removed,
-                                                    &f, NULL);
+  sub_removed = g_dbus_connection_signal_subscribe (
+    bus, BERTH_BUS_NAME, MANAGER_IFACE, "TransferRemoved", BERTH_MANAGER_PATH, NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, on_transfer_removed, &f, NULL);
   reply = ctl_call_manager (ctl, method, g_variant_new ("(s@a{sv})", reference, options),
                             G_VARIANT_TYPE ("(o)"));
   if (reply == NULL)
@@ -430,8 +429,8 @@ ctl_verb_search (BerthCtl *ctl, int argc, char **argv)
   int official = -1;
   GVariantIter iter;
   GVariant *entry;
-  int r = ctl_parse_options ("search", "TERM", "Search registries for images.", entries, &argc,
-                             &argv);
+  int r
+    = ctl_parse_options ("search", "TERM", "Search registries for images.", entries, &argc, &argv);
 
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
@@ -519,8 +518,8 @@ ctl_verb_search (BerthCtl *ctl, int argc, char **argv)
       else
         short_description = g_strdup (description);
       {
-        const char *cells[] = { name, short_description, stars_text, is_official ? "[OK]" : "",
-                                NULL };
+        const char *cells[]
+          = { name, short_description, stars_text, is_official ? "[OK]" : "", NULL };
         ctl_table_add_row (table, cells);
       }
     }

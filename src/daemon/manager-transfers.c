@@ -64,8 +64,8 @@ read_verified_blob (BerthDaemon *daemon, const char *digest, char **out_data, gs
   g_autofree char *got = NULL;
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return berth_store_read_blob (daemon->store, digest, BERTH_MANIFEST_MAX_SIZE, out_data,
-                                  out_len, error);
+    return berth_store_read_blob (daemon->store, digest, BERTH_MANIFEST_MAX_SIZE, out_data, out_len,
+                                  error);
   if (!g_file_get_contents (path, out_data, out_len, error))
     return FALSE;
   got = berth_digest_bytes (BERTH_DIGEST_SHA256, *out_data, *out_len);
@@ -371,7 +371,8 @@ remove_staged (Run *run)
 
   for (guint i = 0; i < t->blobs->len; i++)
     {
-      g_autofree char *path = staging_pull_path (t->daemon, ((TransferBlob *)t->blobs->pdata[i])->digest);
+      g_autofree char *path
+        = staging_pull_path (t->daemon, ((TransferBlob *)t->blobs->pdata[i])->digest);
       unlink (path);
     }
   if (run->manifest_digest)
@@ -403,10 +404,9 @@ run_helper (Transfer *t, Run *run, const char *manifest_digest, GError **error)
   g_ptr_array_add (argv, g_strdup (t->request));
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  run->helper
-    = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, error);
+  launcher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  run->helper = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, error);
   if (run->helper == NULL)
     return FALSE;
   cancel_id = g_cancellable_connect (t->cancellable, G_CALLBACK (kill_helper),
@@ -551,9 +551,8 @@ parse_options (GDBusMethodInvocation *invocation, GVariant *options, const char 
       g_variant_unref (value);
       if (!g_strv_contains (allowed, key))
         {
-          g_dbus_method_invocation_return_error (invocation, BERTH_ERROR,
-                                                 BERTH_ERROR_INVALID_ARGUMENT,
-                                                 "unknown option \"%s\"", key);
+          g_dbus_method_invocation_return_error (
+            invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT, "unknown option \"%s\"", key);
           return FALSE;
         }
     }
@@ -707,8 +706,8 @@ logout_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   if (!berth_auth_remove (call->auth_path, call->registry, &removed, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else if (!removed)
-    g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                             "not logged in to %s", call->registry);
+    g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT, "not logged in to %s",
+                             call->registry);
   else
     g_task_return_boolean (task, TRUE);
 }
@@ -734,12 +733,12 @@ add_results (GVariantBuilder *builder, const char *registry, JsonArray *results,
       g_variant_builder_add (
         &entry, "{sv}", "description",
         g_variant_new_string (json_object_get_string_member_with_default (o, "description", "")));
-      g_variant_builder_add (
-        &entry, "{sv}", "stars",
-        g_variant_new_uint32 (MAX (0, json_object_get_int_member_with_default (o, "star_count", 0))));
-      g_variant_builder_add (
-        &entry, "{sv}", "official",
-        g_variant_new_boolean (json_object_get_boolean_member_with_default (o, "is_official", FALSE)));
+      g_variant_builder_add (&entry, "{sv}", "stars",
+                             g_variant_new_uint32 (MAX (
+                               0, json_object_get_int_member_with_default (o, "star_count", 0))));
+      g_variant_builder_add (&entry, "{sv}", "official",
+                             g_variant_new_boolean (json_object_get_boolean_member_with_default (
+                               o, "is_official", FALSE)));
       g_variant_builder_add (&entry, "{sv}", "automated",
                              g_variant_new_boolean (json_object_get_boolean_member_with_default (
                                o, "is_automated", FALSE)));
@@ -761,8 +760,9 @@ search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   guint count = 0, answered = 0;
 
   /* "HOST[:PORT]/TERM" searches that registry only, as docker does. */
-  if (slash && (memchr (term, '.', slash - term) || memchr (term, ':', slash - term)
-                || (slash - term == 9 && g_str_has_prefix (term, "localhost"))))
+  if (slash
+      && (memchr (term, '.', slash - term) || memchr (term, ':', slash - term)
+          || (slash - term == 9 && g_str_has_prefix (term, "localhost"))))
     {
       g_ptr_array_add (registries, g_strndup (term, slash - term));
       term = slash + 1;

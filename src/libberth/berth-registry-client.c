@@ -263,11 +263,11 @@ url_origin (const char *url)
 
   if (uri == NULL || g_uri_get_host (uri) == NULL)
     return NULL;
-  return g_strdup_printf ("%s://%s:%d", g_uri_get_scheme (uri), g_uri_get_host (uri),
-                          g_uri_get_port (uri) > 0
-                            ? g_uri_get_port (uri)
-                            : (g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443
-                                                                                         : 80));
+  return g_strdup_printf (
+    "%s://%s:%d", g_uri_get_scheme (uri), g_uri_get_host (uri),
+    g_uri_get_port (uri) > 0
+      ? g_uri_get_port (uri)
+      : (g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80));
 }
 
 gboolean
@@ -314,7 +314,7 @@ BerthRegistryClient *
 berth_registry_client_dup (BerthRegistryClient *client)
 {
   BerthRegistryClient *copy = berth_registry_client_new (client->registry, client->base_url,
-                                                          client->user, client->password);
+                                                         client->user, client->password);
 
   copy->token = g_strdup (client->token);
   copy->token_scope = g_strdup (client->token_scope);
@@ -368,7 +368,8 @@ berth_registry_challenge_param (const char *challenge, const char *param)
       const char *eq = strchr (p, '=');
       if (eq == NULL)
         return NULL;
-      gboolean match = (size_t)(eq - p) == param_len && g_ascii_strncasecmp (p, param, param_len) == 0;
+      gboolean match
+        = (size_t)(eq - p) == param_len && g_ascii_strncasecmp (p, param, param_len) == 0;
       const char *v = eq + 1, *end;
       g_autofree char *value = NULL;
 
@@ -506,7 +507,8 @@ fetch_token (BerthRegistryClient *client, const char *challenge, const char *def
   long status = 0;
 
   response_init (&r, client);
-  if (realm == NULL || !(g_str_has_prefix (realm, "http://") || g_str_has_prefix (realm, "https://")))
+  if (realm == NULL
+      || !(g_str_has_prefix (realm, "http://") || g_str_has_prefix (realm, "https://")))
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_AUTH,
                    "%s asked for a token without a usable realm (%s)", client->registry, challenge);
@@ -607,7 +609,8 @@ request (BerthRegistryClient *client, const char *method, const char *path,
 
       if (!perform (client, method, url, headers, authorization, upload, r, out_status, error))
         return FALSE;
-      if (*out_status == 401 && !authenticated && berth_registry_same_origin (url, client->base_url))
+      if (*out_status == 401 && !authenticated
+          && berth_registry_same_origin (url, client->base_url))
         {
           authenticated = TRUE;
           if (r->challenge && g_ascii_strncasecmp (r->challenge, "Bearer ", 7) == 0)
@@ -631,10 +634,11 @@ request (BerthRegistryClient *client, const char *method, const char *path,
         }
       if (*out_status == 401 || *out_status == 403)
         {
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_AUTH,
-                       "%s refused access%s%s (HTTP %ld); check the credentials with berthctl login",
-                       berth_registry_client_last_server (client), client->user ? " for " : "",
-                       client->user ?: "", *out_status);
+          g_set_error (
+            error, BERTH_ERROR, BERTH_ERROR_AUTH,
+            "%s refused access%s%s (HTTP %ld); check the credentials with berthctl login",
+            berth_registry_client_last_server (client), client->user ? " for " : "",
+            client->user ?: "", *out_status);
           return FALSE;
         }
       if (*out_status >= 300 && *out_status < 400 && *out_status != 304 && r->location
@@ -659,24 +663,24 @@ error_detail (Response *r)
   JsonNode *root;
 
   if (r->error_body->len == 0
-      || !json_parser_load_from_data (parser, (const char *)r->error_body->data,
-                                      r->error_body->len, NULL))
+      || !json_parser_load_from_data (parser, (const char *)r->error_body->data, r->error_body->len,
+                                      NULL))
     return g_strdup ("");
   root = json_parser_get_root (parser);
   if (JSON_NODE_HOLDS_OBJECT (root))
     {
-      JsonArray *errors
-        = json_object_has_member (json_node_get_object (root), "errors")
-              && JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (root), "errors"))
-            ? json_object_get_array_member (json_node_get_object (root), "errors")
-            : NULL;
+      JsonArray *errors = json_object_has_member (json_node_get_object (root), "errors")
+                              && JSON_NODE_HOLDS_ARRAY (
+                                json_object_get_member (json_node_get_object (root), "errors"))
+                            ? json_object_get_array_member (json_node_get_object (root), "errors")
+                            : NULL;
       if (errors && json_array_get_length (errors) > 0
           && JSON_NODE_HOLDS_OBJECT (json_array_get_element (errors, 0)))
         {
           JsonObject *e = json_array_get_object_element (errors, 0);
-          return g_strdup_printf (
-            " (%s: %s)", json_object_get_string_member_with_default (e, "code", "?"),
-            json_object_get_string_member_with_default (e, "message", ""));
+          return g_strdup_printf (" (%s: %s)",
+                                  json_object_get_string_member_with_default (e, "code", "?"),
+                                  json_object_get_string_member_with_default (e, "message", ""));
         }
     }
   return g_strdup ("");
@@ -742,9 +746,8 @@ berth_registry_client_get_manifest (BerthRegistryClient *client, const char *rep
   if (status != 200)
     {
       g_autofree char *detail = error_detail (&r);
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK,
-                   "%s answered HTTP %ld to GET %s%s", berth_registry_client_last_server (client),
-                   status, path, detail);
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK, "%s answered HTTP %ld to GET %s%s",
+                   berth_registry_client_last_server (client), status, path, detail);
       return FALSE;
     }
   if (r.too_big)
@@ -766,9 +769,8 @@ berth_registry_client_get_manifest (BerthRegistryClient *client, const char *rep
       && !g_str_equal (r.digest_header, digest))
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH,
-                   "manifest %s:%s from %s is announced as %s but its bytes hash to %s",
-                   repository, reference, berth_registry_client_last_server (client),
-                   r.digest_header, digest);
+                   "manifest %s:%s from %s is announced as %s but its bytes hash to %s", repository,
+                   reference, berth_registry_client_last_server (client), r.digest_header, digest);
       return FALSE;
     }
   if (out_data)
@@ -839,8 +841,8 @@ berth_registry_client_get_blob (BerthRegistryClient *client, const char *reposit
   if (size >= 0 && r.received != (guint64)size)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH,
-                   "blob %s from %s has %" G_GUINT64_FORMAT " bytes, not %" G_GINT64_FORMAT,
-                   digest, berth_registry_client_last_server (client), r.received, size);
+                   "blob %s from %s has %" G_GUINT64_FORMAT " bytes, not %" G_GINT64_FORMAT, digest,
+                   berth_registry_client_last_server (client), r.received, size);
       return FALSE;
     }
   return TRUE;
@@ -986,9 +988,8 @@ berth_registry_client_put_manifest (BerthRegistryClient *client, const char *rep
   if (status != 201)
     {
       g_autofree char *detail = error_detail (&r);
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK,
-                   "%s answered HTTP %ld to PUT %s%s", berth_registry_client_last_server (client),
-                   status, path, detail);
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK, "%s answered HTTP %ld to PUT %s%s",
+                   berth_registry_client_last_server (client), status, path, detail);
       return FALSE;
     }
   return TRUE;
@@ -1000,8 +1001,7 @@ berth_registry_client_search (BerthRegistryClient *client, const char *term, gui
 {
   g_auto (Response) r;
   g_autofree char *escaped = g_uri_escape_string (term, NULL, FALSE);
-  g_autofree char *path
-    = g_strdup_printf ("/v1/search?q=%s&n=%u", escaped, CLAMP (limit, 1, 100));
+  g_autofree char *path = g_strdup_printf ("/v1/search?q=%s&n=%u", escaped, CLAMP (limit, 1, 100));
   g_autoptr (JsonParser) parser = json_parser_new ();
   struct curl_slist *headers = curl_slist_append (NULL, "Accept: application/json");
   JsonNode *root;

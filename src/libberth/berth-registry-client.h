@@ -78,8 +78,8 @@ gboolean berth_registry_client_put_manifest (BerthRegistryClient *client, const 
                                              const char *media_type, GError **error);
 
 /* GET /v1/search?q=@term&n=@limit: the "results" array (owned by caller). */
-JsonArray *berth_registry_client_search (BerthRegistryClient *client, const char *term,
-                                         guint limit, GError **error);
+JsonArray *berth_registry_client_search (BerthRegistryClient *client, const char *term, guint limit,
+                                         GError **error);
 
 /* The value of @param in a WWW-Authenticate challenge, or NULL. */
 char *berth_registry_challenge_param (const char *challenge, const char *param);

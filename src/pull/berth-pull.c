@@ -66,8 +66,7 @@ typedef struct
   GCancellable *cancellable;
 } Pull;
 
-static void
-emit (Pull *pull, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void emit (Pull *pull, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 emit (Pull *pull, const char *format, ...)
@@ -89,28 +88,60 @@ emit (Pull *pull, const char *format, ...)
  * same spirit as SystemCallFilter=@system-service with
  * RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 under systemd. */
 static const int denied_syscalls[] = {
-  SCMP_SYS (mount),           SCMP_SYS (umount2),       SCMP_SYS (pivot_root),
+  SCMP_SYS (mount),
+  SCMP_SYS (umount2),
+  SCMP_SYS (pivot_root),
   SCMP_SYS (chroot),
 #ifndef __SANITIZE_ADDRESS__
   /* LeakSanitizer stops the world with ptrace at exit. */
   SCMP_SYS (ptrace),
 #endif
   SCMP_SYS (process_vm_readv),
-  SCMP_SYS (process_vm_writev), SCMP_SYS (kexec_load),  SCMP_SYS (kexec_file_load),
-  SCMP_SYS (init_module),     SCMP_SYS (finit_module),  SCMP_SYS (delete_module),
-  SCMP_SYS (reboot),          SCMP_SYS (swapon),        SCMP_SYS (swapoff),
-  SCMP_SYS (bpf),             SCMP_SYS (unshare),       SCMP_SYS (setns),
-  SCMP_SYS (keyctl),          SCMP_SYS (add_key),       SCMP_SYS (request_key),
-  SCMP_SYS (perf_event_open), SCMP_SYS (acct),          SCMP_SYS (settimeofday),
-  SCMP_SYS (clock_settime),   SCMP_SYS (clock_adjtime), SCMP_SYS (adjtimex),
-  SCMP_SYS (sethostname),     SCMP_SYS (setdomainname), SCMP_SYS (open_by_handle_at),
-  SCMP_SYS (name_to_handle_at), SCMP_SYS (iopl),        SCMP_SYS (ioperm),
-  SCMP_SYS (userfaultfd),     SCMP_SYS (fanotify_init), SCMP_SYS (quotactl),
-  SCMP_SYS (mknod),           SCMP_SYS (mknodat),       SCMP_SYS (setuid),
-  SCMP_SYS (setgid),          SCMP_SYS (setreuid),      SCMP_SYS (setregid),
-  SCMP_SYS (setresuid),       SCMP_SYS (setresgid),     SCMP_SYS (setgroups),
-  SCMP_SYS (fsopen),          SCMP_SYS (fsmount),       SCMP_SYS (move_mount),
-  SCMP_SYS (open_tree),       SCMP_SYS (syslog),        SCMP_SYS (vhangup),
+  SCMP_SYS (process_vm_writev),
+  SCMP_SYS (kexec_load),
+  SCMP_SYS (kexec_file_load),
+  SCMP_SYS (init_module),
+  SCMP_SYS (finit_module),
+  SCMP_SYS (delete_module),
+  SCMP_SYS (reboot),
+  SCMP_SYS (swapon),
+  SCMP_SYS (swapoff),
+  SCMP_SYS (bpf),
+  SCMP_SYS (unshare),
+  SCMP_SYS (setns),
+  SCMP_SYS (keyctl),
+  SCMP_SYS (add_key),
+  SCMP_SYS (request_key),
+  SCMP_SYS (perf_event_open),
+  SCMP_SYS (acct),
+  SCMP_SYS (settimeofday),
+  SCMP_SYS (clock_settime),
+  SCMP_SYS (clock_adjtime),
+  SCMP_SYS (adjtimex),
+  SCMP_SYS (sethostname),
+  SCMP_SYS (setdomainname),
+  SCMP_SYS (open_by_handle_at),
+  SCMP_SYS (name_to_handle_at),
+  SCMP_SYS (iopl),
+  SCMP_SYS (ioperm),
+  SCMP_SYS (userfaultfd),
+  SCMP_SYS (fanotify_init),
+  SCMP_SYS (quotactl),
+  SCMP_SYS (mknod),
+  SCMP_SYS (mknodat),
+  SCMP_SYS (setuid),
+  SCMP_SYS (setgid),
+  SCMP_SYS (setreuid),
+  SCMP_SYS (setregid),
+  SCMP_SYS (setresuid),
+  SCMP_SYS (setresgid),
+  SCMP_SYS (setgroups),
+  SCMP_SYS (fsopen),
+  SCMP_SYS (fsmount),
+  SCMP_SYS (move_mount),
+  SCMP_SYS (open_tree),
+  SCMP_SYS (syslog),
+  SCMP_SYS (vhangup),
 };
 
 static gboolean
@@ -599,8 +630,8 @@ run_push (Pull *pull, const char *text, const char *manifest_digest, GError **er
     }
   if (!open_source (pull, ref->domain, ref->path, error))
     return FALSE;
-  blob = g_strdup_printf ("%s/blobs/sha256/%s", pull->images_dir,
-                          berth_digest_hex (manifest_digest));
+  blob
+    = g_strdup_printf ("%s/blobs/sha256/%s", pull->images_dir, berth_digest_hex (manifest_digest));
   if (!g_file_get_contents (blob, &contents, &len, error))
     return FALSE;
   got = berth_digest_bytes (BERTH_DIGEST_SHA256, contents, len);
@@ -692,8 +723,9 @@ main (int argc, char **argv)
   /* Everything the helper opens on the file system it opens now; then it
    * gives up what it could do with more. */
   ok = (pull.config = berth_config_load (config_path, FALSE, &error)) != NULL;
-  if (ok && (g_mkdir_with_parents (pull_dir, 0700) < 0
-             || (pull.pull_dir_fd = open (pull_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
+  if (ok
+      && (g_mkdir_with_parents (pull_dir, 0700) < 0
+          || (pull.pull_dir_fd = open (pull_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
     ok = berth_error_set_errno (&error, errno, "cannot open %s", pull_dir);
   if (ok)
     pull.blobs_dir_fd = open (blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
