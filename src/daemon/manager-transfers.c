@@ -335,13 +335,25 @@ handle_line (Run *run, char *line, GError **error)
           if (!g_str_equal (b->digest, arg))
             continue;
           if (g_str_equal (t->type, "push"))
-            b->state = "pushed";
+            b->state = g_str_equal (b->state, "mounted") ? "mounted" : "pushed";
           else
             b->state = b->fetched ? "verified" : "cached";
           b->done = b->size;
         }
       berth_transfer_changed (t);
       g_cond_broadcast (&t->cond);
+      g_mutex_unlock (&t->lock);
+    }
+  else if (g_str_equal (line, "mounted"))
+    {
+      char *space = strchr (arg, ' ');
+
+      if (space)
+        *space = '\0';
+      g_mutex_lock (&t->lock);
+      if ((b = berth_transfer_find_blob (t, arg)))
+        b->state = "mounted";
+      berth_transfer_changed (t);
       g_mutex_unlock (&t->lock);
     }
   else if (g_str_equal (line, "security"))
@@ -383,7 +395,7 @@ remove_staged (Run *run)
 }
 
 static gboolean
-run_helper (Transfer *t, Run *run, const char *manifest_digest, GError **error)
+run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
 {
   BerthDaemon *daemon = t->daemon;
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
@@ -393,13 +405,64 @@ run_helper (Transfer *t, Run *run, const char *manifest_digest, GError **error)
   gulong cancel_id;
   gboolean ok = TRUE;
 
+  if (daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
+    {
+      /* Under systemd the helper is a transient service that can write
+       * nothing but the staging area; its stdout stays our pipe. Without
+       * systemd it sandboxes itself (no_new_privs, no capabilities, a
+       * seccomp filter) before it touches the network. */
+      g_autofree char *staging
+        = g_build_filename (berth_store_get_dir (daemon->store), "staging", NULL);
+      const char *const properties[] = {
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectControlGroups=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "SystemCallArchitectures=native",
+        "CapabilityBoundingSet=",
+        "RestrictNamespaces=yes",
+        "LockPersonality=yes",
+        "MemoryDenyWriteExecute=yes",
+      };
+
+      g_ptr_array_add (argv, g_strdup ("systemd-run"));
+      g_ptr_array_add (argv, g_strdup ("--quiet"));
+      g_ptr_array_add (argv, g_strdup ("--pipe"));
+      g_ptr_array_add (argv, g_strdup ("--wait"));
+      g_ptr_array_add (argv, g_strdup ("--collect"));
+      g_ptr_array_add (argv, g_strdup_printf ("--unit=berth-pull-%d-%u", getpid (), t->id));
+      g_ptr_array_add (argv, g_strdup_printf ("--property=ReadWritePaths=%s", staging));
+      for (gsize i = 0; i < G_N_ELEMENTS (properties); i++)
+        g_ptr_array_add (argv, g_strdup_printf ("--property=%s", properties[i]));
+      g_ptr_array_add (argv, g_strdup ("--"));
+    }
   g_ptr_array_add (argv, helper_path ());
   g_ptr_array_add (argv, g_strdup_printf ("--images-dir=%s", berth_store_get_dir (daemon->store)));
   g_ptr_array_add (argv, g_strdup_printf ("--config=%s", daemon->config_path));
   g_ptr_array_add (argv, g_strdup_printf ("--auth=%s", daemon->auth_path));
   g_ptr_array_add (argv, g_strdup_printf ("--jobs=%u", t->jobs));
-  if (manifest_digest)
-    g_ptr_array_add (argv, g_strdup_printf ("--manifest=%s", manifest_digest));
+  if (image)
+    {
+      g_autoptr (BerthReference) target = berth_reference_parse_normalized (t->request, NULL);
+
+      g_ptr_array_add (argv, g_strdup_printf ("--manifest=%s", image->manifest_digest));
+      /* The image's other names on the same registry: its blobs may be
+       * mounted from there instead of uploaded. */
+      for (guint i = 0; target && image->names[i]; i++)
+        {
+          g_autoptr (BerthReference) other = berth_reference_parse (image->names[i], NULL);
+
+          if (other && other->domain && g_str_equal (other->domain, target->domain)
+              && !g_str_equal (other->path, target->path))
+            g_ptr_array_add (argv, g_strdup_printf ("--mount-from=%s", other->path));
+        }
+    }
   g_ptr_array_add (argv, g_strdup (t->type));
   g_ptr_array_add (argv, g_strdup (t->request));
   g_ptr_array_add (argv, NULL);
@@ -505,7 +568,7 @@ transfer_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
     {
       g_autoptr (BerthStoreImage) image = berth_store_find_image (store, t->request, &error);
 
-      ok = image != NULL && run_helper (t, &run, image->manifest_digest, &error);
+      ok = image != NULL && run_helper (t, &run, image, &error);
     }
   t->infos = berth_image_infos_collect (store);
   if (!ok)

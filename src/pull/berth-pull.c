@@ -18,6 +18,7 @@
  *   start DIGEST SIZE   a blob download begins
  *   progress DIGEST N   bytes of it so far
  *   blob DIGEST         verified and in staging/pull (or already stored)
+ *   mounted DIGEST REPO push: the registry mounted the blob from REPO
  *   security MESSAGE    a mirror sent bytes that did not match
  *   error CODE MESSAGE  the transfer failed (CODE: a BerthError number)
  *   done
@@ -54,6 +55,7 @@ typedef struct
   int pull_dir_fd; /* <images>/staging/pull */
   int blobs_dir_fd;
   guint jobs;
+  char **mount_from; /* push: repositories of the same registry to mount blobs from */
   GMutex out_lock;
   /* The resolved source. */
   char *registry;
@@ -592,6 +594,17 @@ push_blob (Pull *pull, const BerthDescriptor *desc, GError **error)
   if (!berth_registry_client_has_blob (pull->origin, pull->repository, desc->digest, &exists,
                                        error))
     return FALSE;
+  for (guint i = 0; !exists && pull->mount_from && pull->mount_from[i]; i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+
+      if (!berth_registry_client_mount_blob (pull->origin, pull->repository, desc->digest,
+                                             pull->mount_from[i], &exists, &local_error))
+        g_printerr ("berth-pull: cannot mount %s from %s: %s\n", desc->digest, pull->mount_from[i],
+                    local_error->message);
+      else if (exists)
+        emit (pull, "mounted %s %s", desc->digest, pull->mount_from[i]);
+    }
   if (!exists)
     {
       fd = openat (pull->blobs_dir_fd, name, O_RDONLY | O_CLOEXEC);
@@ -676,6 +689,7 @@ main (int argc, char **argv)
   g_autofree char *auth_path = NULL;
   g_autofree char *manifest_digest = NULL;
   gint jobs = 3;
+  g_auto (GStrv) mount_from = NULL;
   gboolean no_sandbox = FALSE;
   GOptionEntry entries[] = {
     { "images-dir", 0, 0, G_OPTION_ARG_FILENAME, &images_dir, "The store (<root>/images)", "DIR" },
@@ -684,6 +698,8 @@ main (int argc, char **argv)
     { "jobs", 0, 0, G_OPTION_ARG_INT, &jobs, "Parallel downloads (3)", "N" },
     { "manifest", 0, 0, G_OPTION_ARG_STRING, &manifest_digest, "push: the image's manifest",
       "DIGEST" },
+    { "mount-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mount_from,
+      "push: mount blobs from this repository of the registry (repeatable)", "REPO" },
     { "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox, "Debugging only", NULL },
     { NULL },
   };
@@ -711,6 +727,7 @@ main (int argc, char **argv)
     }
 
   pull.jobs = CLAMP (jobs, 1, 16);
+  pull.mount_from = mount_from;
   pull.images_dir = images_dir;
   pull.auth_path = auth_path ? auth_path : g_strdup (BERTH_AUTH_DEFAULT_PATH);
   auth_path = NULL;

@@ -196,6 +196,7 @@ EOF
   check "tag for the distribution registry" bctl tag 127.0.0.1:5720/test/idx:latest 127.0.0.1:5720/test/pushed:v1
   out=$(bctl push 127.0.0.1:5720/test/pushed:v1 2>&1)
   assert_match "push to the distribution registry" "Pushed" "$out"
+  assert_match "blobs are mounted from the image's other repository" ": mounted" "$out"
   out=$(skopeo inspect --tls-verify=false docker://127.0.0.1:5720/test/pushed:v1 2>&1)
   assert_match "skopeo reads the image berth pushed there" "\"Digest\": \"$BB_DIGEST\"" "$out"
 else
