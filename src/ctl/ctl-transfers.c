@@ -281,8 +281,11 @@ int
 ctl_verb_push (BerthCtl *ctl, int argc, char **argv)
 {
   gboolean quiet = FALSE;
+  g_autofree char *compression = NULL;
   GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the pushed name", NULL },
+    { "compression", 0, 0, G_OPTION_ARG_STRING, &compression,
+      "gzip (default) or zstd, for layers stored uncompressed", "NAME" },
     { NULL },
   };
   g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
@@ -296,6 +299,8 @@ ctl_verb_push (BerthCtl *ctl, int argc, char **argv)
       g_printerr ("berthctl push: give one image name (see berthctl push --help)\n");
       return CTL_EXIT_USAGE;
     }
+  if (compression)
+    g_variant_builder_add (&options, "{sv}", "compression", g_variant_new_string (compression));
   return run_transfer (ctl, "PushImage", argv[1], g_variant_builder_end (&options), quiet);
 }
 

@@ -452,6 +452,8 @@ run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
       g_autoptr (BerthReference) target = berth_reference_parse_normalized (t->request, NULL);
 
       g_ptr_array_add (argv, g_strdup_printf ("--manifest=%s", image->manifest_digest));
+      if (t->compression)
+        g_ptr_array_add (argv, g_strdup_printf ("--compression=%s", t->compression));
       /* The image's other names on the same registry: its blobs may be
        * mounted from there instead of uploaded. */
       for (guint i = 0; target && image->names[i]; i++)
@@ -679,14 +681,23 @@ static gboolean
 handle_push (BerthManager *manager, GDBusMethodInvocation *invocation, const char *reference,
              GVariant *options, BerthDaemon *daemon)
 {
-  static const char *const allowed[] = { NULL };
+  static const char *const allowed[] = { "compression", NULL };
   g_autoptr (GVariantDict) dict = NULL;
   g_autoptr (BerthReference) ref = NULL;
   g_autoptr (GError) error = NULL;
+  const char *compression = NULL;
   Transfer *t;
 
   if (!parse_options (invocation, options, allowed, &dict))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (g_variant_dict_lookup (dict, "compression", "&s", &compression)
+      && !g_str_equal (compression, "gzip") && !g_str_equal (compression, "zstd"))
+    {
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                                             "compression must be \"gzip\" or \"zstd\", not \"%s\"",
+                                             compression);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   ref = berth_reference_parse (reference, &error);
   if (ref == NULL)
     {
@@ -694,6 +705,7 @@ handle_push (BerthManager *manager, GDBusMethodInvocation *invocation, const cha
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   t = berth_transfer_new (daemon, "push", reference);
+  t->compression = g_strdup (compression);
   berth_transfer_run (t);
   berth_manager_complete_push_image (manager, invocation, t->path);
   return G_DBUS_METHOD_INVOCATION_HANDLED;

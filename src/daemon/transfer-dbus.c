@@ -29,6 +29,7 @@ transfer_free (Transfer *t)
   g_free (t->key);
   g_free (t->type);
   g_free (t->request);
+  g_free (t->compression);
   g_free (t->remote);
   g_free (t->local);
   g_free (t);

@@ -26,6 +26,7 @@ typedef struct
   char *type;
   char *request; /* what the caller asked for */
   guint jobs;
+  char *compression; /* push: "gzip" or "zstd" */
   BerthTransfer *skeleton;
   GCancellable *cancellable;
 

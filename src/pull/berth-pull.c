@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "berth-auth.h"
+#include "berth-compress.h"
 #include "berth-config.h"
 #include "berth-digest.h"
 #include "berth-error.h"
@@ -582,11 +583,12 @@ push_progress (guint64 done, gpointer user_data)
     }
 }
 
+/* @packed_fd: the compressed layer, or -1: the stored blob. */
 static gboolean
-push_blob (Pull *pull, const BerthDescriptor *desc, GError **error)
+push_blob (Pull *pull, const BerthDescriptor *desc, int packed_fd, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("sha256/%s", berth_digest_hex (desc->digest));
-  berth_autofd int fd = -1;
+  berth_autofd int fd = packed_fd >= 0 ? dup (packed_fd) : -1;
   gboolean exists = FALSE;
   BlobJob job = { pull, desc->digest, desc->size, 0 };
 
@@ -607,7 +609,8 @@ push_blob (Pull *pull, const BerthDescriptor *desc, GError **error)
     }
   if (!exists)
     {
-      fd = openat (pull->blobs_dir_fd, name, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        fd = openat (pull->blobs_dir_fd, name, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         return berth_error_set_errno (error, errno, "cannot open blob %s of the image",
                                       desc->digest);
@@ -620,9 +623,101 @@ push_blob (Pull *pull, const BerthDescriptor *desc, GError **error)
   return TRUE;
 }
 
-static gboolean
-run_push (Pull *pull, const char *text, const char *manifest_digest, GError **error)
+typedef struct
 {
+  Pull *pull;
+  const BerthDescriptor *layer;
+  BerthCompression compression;
+  int fd; /* the compressed layer, anonymous, in the staging area */
+  char *digest;
+  guint64 size;
+  GError *error;
+} Pack;
+
+static void
+pack_thread (gpointer data, gpointer user_data)
+{
+  Pack *pack = data;
+  g_autofree char *name = g_strdup_printf ("sha256/%s", berth_digest_hex (pack->layer->digest));
+  berth_autofd int in = openat (pack->pull->blobs_dir_fd, name, O_RDONLY | O_CLOEXEC);
+
+  if (in < 0)
+    {
+      berth_error_set_errno (&pack->error, errno, "cannot open layer %s", pack->layer->digest);
+      return;
+    }
+  pack->fd = anonymous_file (pack->pull, &pack->error);
+  if (pack->fd >= 0)
+    berth_compress_fd (in, pack->fd, pack->compression, &pack->digest, &pack->size, &pack->error);
+}
+
+/* Layers stored uncompressed (from docker load, commits) are compressed
+ * for the registry, all at once on every core; compressed ones (pulled,
+ * already verified) go as they are. Returns the manifest to push. */
+static BerthManifest *
+pack_layers (Pull *pull, const BerthManifest *manifest, BerthCompression compression,
+             GPtrArray *packs, GError **error)
+{
+  g_autoptr (BerthManifest) packed = berth_manifest_new_image (manifest->config);
+  GThreadPool *pool = g_thread_pool_new (pack_thread, NULL, g_get_num_processors (), TRUE, NULL);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < manifest->layers->len; i++)
+    {
+      const BerthDescriptor *layer = manifest->layers->pdata[i];
+      BerthCompression current = BERTH_COMPRESSION_GZIP;
+      Pack *pack = g_new0 (Pack, 1);
+
+      pack->pull = pull;
+      pack->layer = layer;
+      pack->fd = -1;
+      g_ptr_array_add (packs, pack);
+      if (berth_media_type_layer_compression (layer->media_type, &current)
+          && current == BERTH_COMPRESSION_NONE)
+        {
+          pack->compression = compression;
+          g_thread_pool_push (pool, pack, NULL);
+        }
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+  for (guint i = 0; i < packs->len; i++)
+    {
+      Pack *pack = packs->pdata[i];
+
+      if (pack->error)
+        {
+          g_propagate_error (error, g_steal_pointer (&pack->error));
+          return NULL;
+        }
+      if (pack->digest)
+        {
+          g_autoptr (BerthDescriptor) d = berth_descriptor_new (
+            berth_media_type_for_compression (pack->compression), pack->digest, pack->size);
+          berth_manifest_add_layer (packed, d);
+          changed = TRUE;
+        }
+      else
+        berth_manifest_add_layer (packed, pack->layer);
+    }
+  return changed ? g_steal_pointer (&packed) : NULL;
+}
+
+static void
+pack_free (Pack *pack)
+{
+  berth_close_fdp (&pack->fd);
+  g_free (pack->digest);
+  g_clear_error (&pack->error);
+  g_free (pack);
+}
+
+static gboolean
+run_push (Pull *pull, const char *text, const char *manifest_digest, BerthCompression compression,
+          GError **error)
+{
+  g_autoptr (GPtrArray) packs = g_ptr_array_new_with_free_func ((GDestroyNotify)pack_free);
+  g_autoptr (BerthManifest) packed = NULL;
+  g_autoptr (GError) pack_error = NULL;
   g_autoptr (BerthReference) ref = berth_reference_parse_normalized (text, error);
   g_autofree char *name = NULL;
   g_autofree char *blob = NULL;
@@ -665,18 +760,36 @@ run_push (Pull *pull, const char *text, const char *manifest_digest, GError **er
   name = berth_reference_to_string (ref);
   emit (pull, "name %s", name);
   emit (pull, "manifest %s", manifest_digest);
-  total = manifest->config->size;
-  for (guint i = 0; i < manifest->layers->len; i++)
-    total += ((BerthDescriptor *)manifest->layers->pdata[i])->size;
-  emit (pull, "total %" G_GUINT64_FORMAT, total);
-  if (!push_blob (pull, manifest->config, error))
-    return FALSE;
-  for (guint i = 0; i < manifest->layers->len; i++)
-    if (!push_blob (pull, manifest->layers->pdata[i], error))
+  packed = pack_layers (pull, manifest, compression, packs, &pack_error);
+  if (pack_error)
+    {
+      g_propagate_error (error, g_steal_pointer (&pack_error));
       return FALSE;
-  bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
-  return berth_registry_client_put_manifest (pull->origin, pull->repository, ref->tag, bytes,
-                                             manifest->media_type, error);
+    }
+  if (packed)
+    {
+      gsize packed_len = 0;
+      char *json = berth_manifest_to_json (packed, &packed_len);
+
+      bytes = g_bytes_new_take (json, packed_len);
+    }
+  else
+    bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+  {
+    const BerthManifest *pushed = packed ? packed : manifest;
+
+    total = pushed->config->size;
+    for (guint i = 0; i < pushed->layers->len; i++)
+      total += ((BerthDescriptor *)pushed->layers->pdata[i])->size;
+    emit (pull, "total %" G_GUINT64_FORMAT, total);
+    if (!push_blob (pull, pushed->config, -1, error))
+      return FALSE;
+    for (guint i = 0; i < pushed->layers->len; i++)
+      if (!push_blob (pull, pushed->layers->pdata[i], ((Pack *)packs->pdata[i])->fd, error))
+        return FALSE;
+    return berth_registry_client_put_manifest (pull->origin, pull->repository, ref->tag, bytes,
+                                               pushed->media_type, error);
+  }
 }
 
 /* --- main -------------------------------------------------------------- */
@@ -689,6 +802,8 @@ main (int argc, char **argv)
   g_autofree char *auth_path = NULL;
   g_autofree char *manifest_digest = NULL;
   gint jobs = 3;
+  g_autofree char *compression_name = NULL;
+  BerthCompression compression = BERTH_COMPRESSION_GZIP;
   g_auto (GStrv) mount_from = NULL;
   gboolean no_sandbox = FALSE;
   GOptionEntry entries[] = {
@@ -698,6 +813,8 @@ main (int argc, char **argv)
     { "jobs", 0, 0, G_OPTION_ARG_INT, &jobs, "Parallel downloads (3)", "N" },
     { "manifest", 0, 0, G_OPTION_ARG_STRING, &manifest_digest, "push: the image's manifest",
       "DIGEST" },
+    { "compression", 0, 0, G_OPTION_ARG_STRING, &compression_name,
+      "push: gzip (default) or zstd, for layers stored uncompressed", "NAME" },
     { "mount-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mount_from,
       "push: mount blobs from this repository of the registry (repeatable)", "REPO" },
     { "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox, "Debugging only", NULL },
@@ -726,6 +843,14 @@ main (int argc, char **argv)
       return 2;
     }
 
+  if (compression_name && g_str_equal (compression_name, "zstd"))
+    compression = BERTH_COMPRESSION_ZSTD;
+  else if (compression_name && !g_str_equal (compression_name, "gzip"))
+    {
+      printf ("error %d unknown compression \"%s\": gzip or zstd\n", BERTH_ERROR_INVALID_ARGUMENT,
+              compression_name);
+      return 2;
+    }
   pull.jobs = CLAMP (jobs, 1, 16);
   pull.mount_from = mount_from;
   pull.images_dir = images_dir;
@@ -749,8 +874,9 @@ main (int argc, char **argv)
   if (ok && !no_sandbox)
     ok = sandbox (&error);
   if (ok)
-    ok = g_str_equal (argv[1], "pull") ? run_pull (&pull, argv[2], &error)
-                                       : run_push (&pull, argv[2], manifest_digest, &error);
+    ok = g_str_equal (argv[1], "pull")
+           ? run_pull (&pull, argv[2], &error)
+           : run_push (&pull, argv[2], manifest_digest, compression, &error);
   if (ok)
     emit (&pull, "done");
   else

@@ -76,6 +76,19 @@ out=$(skopeo inspect --tls-verify=false docker://$R/alice/copy:v1 2>&1)
 assert_match "skopeo sees the pushed image with the same digest" "\"Digest\": \"$BB_DIGEST\"" "$out"
 out=$(bctl push $R/alice/copy:v1 2>&1)
 assert_match "a second push sends no blob again (all known)" "Pushed" "$out"
+# A loaded docker archive has uncompressed layers: push compresses them.
+"$SOURCE_DIR/tests/lib/make-busybox-image" docker "$SCRATCH/bb-docker.tar" $R/alice/loaded:v1 >/dev/null
+check "load a docker archive" bctl load -i "$SCRATCH/bb-docker.tar"
+out=$(bctl push $R/alice/loaded:v1 2>&1)
+assert_match "push of uncompressed layers" "Pushed $R/alice/loaded:v1" "$out"
+out=$(skopeo inspect --tls-verify=false --raw docker://$R/alice/loaded:v1 2>&1)
+assert_match "the layers went gzip-compressed" "application/vnd.oci.image.layer.v1.tar\+gzip" "$out"
+check "tag for a zstd push" bctl tag $R/alice/loaded:v1 $R/alice/loadedz:v1
+out=$(bctl push --compression zstd $R/alice/loadedz:v1 2>&1)
+out=$(skopeo inspect --tls-verify=false --raw docker://$R/alice/loadedz:v1 2>&1)
+assert_match "--compression zstd pushes zstd layers" "application/vnd.oci.image.layer.v1.tar\+zstd" "$out"
+rm -rf "$SCRATCH/zback"
+check "skopeo reads the zstd image back" skopeo copy -q --src-tls-verify=false docker://$R/alice/loadedz:v1 oci:$SCRATCH/zback:v1
 out=$(bctl logout $R 2>&1)
 assert_match "logout" "Removed login credentials for $R" "$out"
 expect_fail "logout twice" 1 "not logged in" bctl logout $R
