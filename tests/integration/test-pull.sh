@@ -50,6 +50,12 @@ assert_match "a short name resolves through unqualified-search" "^$R/alice/multi
 out=$(bctl pull $R/alice/busybox@$BB_DIGEST 2>&1 </dev/null)
 assert_match "pull by digest, plain progress lines off a terminal" "Pulled $R/alice/busybox@$BB_DIGEST" "$out"
 
+if command -v script >/dev/null; then
+  bctl rmi $R/alice/busybox:latest >/dev/null 2>&1
+  out=$(script -qec "'$BERTHCTL' pull $R/alice/busybox:latest" /dev/null 2>&1)
+  assert_match "on a terminal, progress bars per layer" "[0-9a-f]{12}: (unpacked|verified|cached) +\[=+\]" "$out"
+fi
+
 # --- errors -------------------------------------------------------------------
 expect_fail "an unknown tag is a clear error" 1 "alice/busybox:nope: not found at $R" bctl pull $R/alice/busybox:nope
 expect_fail "a short name not in any registry" 1 "not found" bctl pull nosuch/thing
@@ -217,6 +223,11 @@ else
 fi
 
 stop_berthd
+if grep -qE "CRITICAL|GLib-WARNING" "$BERTHD_LOG"; then
+  not_ok "no GLib criticals from berthd"; diag "$(grep -E 'CRITICAL|GLib-WARNING' "$BERTHD_LOG" | head)"
+else
+  ok "no GLib criticals from berthd"
+fi
 if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$BERTHD_LOG"; then
   not_ok "no sanitizer reports from berthd and berth-pull"; diag "$(grep -A20 -E 'ERROR: |runtime error:' "$BERTHD_LOG" | head -40)"
 else
