@@ -806,6 +806,7 @@ main (int argc, char **argv)
   BerthCompression compression = BERTH_COMPRESSION_GZIP;
   g_auto (GStrv) mount_from = NULL;
   gboolean no_sandbox = FALSE;
+  gboolean systemd_sandbox = FALSE;
   GOptionEntry entries[] = {
     { "images-dir", 0, 0, G_OPTION_ARG_FILENAME, &images_dir, "The store (<root>/images)", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "berth.conf", "FILE" },
@@ -817,6 +818,8 @@ main (int argc, char **argv)
       "push: gzip (default) or zstd, for layers stored uncompressed", "NAME" },
     { "mount-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &mount_from,
       "push: mount blobs from this repository of the registry (repeatable)", "REPO" },
+    { "systemd-sandbox", 0, 0, G_OPTION_ARG_NONE, &systemd_sandbox,
+      "Run by systemd with its sandboxing properties: skip the own filter", NULL },
     { "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox, "Debugging only", NULL },
     { NULL },
   };
@@ -871,7 +874,9 @@ main (int argc, char **argv)
     ok = berth_error_set_errno (&error, errno, "cannot open %s", pull_dir);
   if (ok)
     pull.blobs_dir_fd = open (blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (ok && !no_sandbox)
+  /* Under systemd the service's SystemCallFilter, CapabilityBoundingSet
+   * and RestrictAddressFamilies do the same (and forbid seccomp(2) itself). */
+  if (ok && !no_sandbox && !systemd_sandbox)
     ok = sandbox (&error);
   if (ok)
     ok = g_str_equal (argv[1], "pull")
