@@ -757,7 +757,8 @@ typedef struct
   char *term;
   guint limit;
   char *auth_path;
-  BerthConfig *config; /* a fresh read, so the thread owns it */
+  char *config_path;
+  BerthConfig *config; /* read in the thread, which owns it */
   GVariant *results;
 } Call;
 
@@ -772,16 +773,29 @@ call_free (Call *call)
   g_free (call->password);
   g_free (call->term);
   g_free (call->auth_path);
+  g_free (call->config_path);
   g_clear_pointer (&call->config, berth_config_free);
   g_clear_pointer (&call->results, g_variant_unref);
   g_free (call);
+}
+
+/* The configuration as it is now on disk (the registries' settings); read
+ * in the worker thread, never on the main loop. */
+static BerthConfig *
+call_config (Call *call)
+{
+  if (call->config == NULL)
+    call->config = berth_config_load (call->config_path, FALSE, NULL);
+  if (call->config == NULL)
+    call->config = berth_config_new_defaults ();
+  return call->config;
 }
 
 static BerthRegistryClient *
 client_for (Call *call, const char *registry, const char *user, const char *password)
 {
   g_autofree char *base = berth_registry_base_url (
-    registry, berth_config_registry_allows_http (call->config, registry));
+    registry, berth_config_registry_allows_http (call_config (call), registry));
   BerthRegistryClient *client = berth_registry_client_new (registry, base, user, password);
 
   berth_registry_client_set_timeout (client, 10);
@@ -877,7 +891,7 @@ search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       term = slash + 1;
     }
   else
-    for (guint i = 0; call->config->unqualified_search[i]; i++)
+    for (guint i = 0; call_config (call)->unqualified_search[i]; i++)
       g_ptr_array_add (registries, g_strdup (call->config->unqualified_search[i]));
   if (registries->len == 0)
     {
@@ -952,9 +966,7 @@ call_new (BerthDaemon *daemon, GDBusMethodInvocation *invocation)
   call->daemon = daemon;
   call->invocation = g_object_ref (invocation);
   call->auth_path = g_strdup (daemon->auth_path);
-  call->config = berth_config_load (daemon->config_path, FALSE, NULL);
-  if (call->config == NULL)
-    call->config = berth_config_new_defaults ();
+  call->config_path = g_strdup (daemon->config_path);
   return call;
 }
 
