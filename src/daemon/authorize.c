@@ -66,7 +66,25 @@ caller_uid (GDBusMethodInvocation *invocation, guint32 *out_uid, GError **error)
 }
 
 static gboolean
-check_polkit (GDBusMethodInvocation *invocation, const char *action, GError **error)
+caller_pid (GDBusMethodInvocation *invocation, guint32 *out_pid, GError **error)
+{
+  GDBusConnection *connection = g_dbus_method_invocation_get_connection (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  g_autoptr (GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(u)", out_pid);
+  return TRUE;
+}
+
+static gboolean
+check_polkit (BerthDaemon *daemon, GDBusMethodInvocation *invocation, const char *action,
+              guint32 uid, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autoptr (PolkitAuthority) authority = NULL;
@@ -84,7 +102,19 @@ check_polkit (GDBusMethodInvocation *invocation, const char *action, GError **er
       return FALSE;
     }
 
-  subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (invocation));
+  /* polkitd resolves a bus name on the system bus. On any other bus (the
+   * tests' private one) the same unique name may belong to someone else
+   * there, so the caller is named by its process on our bus instead. */
+  if (daemon->bus_address == NULL)
+    subject = polkit_system_bus_name_new (g_dbus_method_invocation_get_sender (invocation));
+  else
+    {
+      guint32 pid;
+
+      if (!caller_pid (invocation, &pid, error))
+        return FALSE;
+      subject = polkit_unix_process_new_for_owner (pid, 0, uid);
+    }
   result = polkit_authority_check_authorization_sync (
     authority, subject, action, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION, NULL,
     &local_error);
@@ -139,7 +169,7 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
   if (uid == 0)
     return TRUE;
 
-  if (!check_polkit (invocation, rule->action, &error))
+  if (!check_polkit (user_data, invocation, rule->action, uid, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return FALSE;

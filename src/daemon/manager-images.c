@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <gio/gunixfdlist.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth-archive.h"
@@ -73,6 +75,11 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   BerthStore *store = job->daemon->store;
   g_autoptr (GError) error = NULL;
   gboolean ok = FALSE;
+  pid_t tid = syscall (SYS_gettid);
+
+  /* Layer work yields the CPU to the main loop, so that berthd keeps
+   * answering while it unpacks (nice is per thread on Linux). */
+  setpriority (PRIO_PROCESS, tid, 10);
 
   switch (job->kind)
     {
@@ -118,6 +125,9 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
   /* What the Image objects show afterwards, read here off the main loop. */
   job->infos = berth_image_infos_collect (store);
+  /* The thread goes back to GLib's pool; leave it as it was found (as
+   * root; otherwise it stays nice, which is harmless). */
+  setpriority (PRIO_PROCESS, tid, 0);
   if (!ok)
     g_task_return_error (task, g_steal_pointer (&error));
   else

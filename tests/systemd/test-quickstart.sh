@@ -27,6 +27,8 @@ for round in first second; do
   out=$(in_sandbox sh -c 'cd /var/tmp/berth-src && tools/quickstart' 2>&1); rc=$?
   [ $rc = 0 ] && ok "quickstart succeeds ($round run)" || { not_ok "quickstart ($round run, exit $rc)"; diag "$(tail -20 <<<"$out")"; }
   assert_match "quickstart shows the info table with systemd ($round run)" "Cgroup manager: +systemd" "$out"
+  assert_match "quickstart imports busybox through berthd ($round run)" "^busybox +latest +[0-9a-f]{12} " "$out"
+  assert_match "quickstart pushes to berth-registry and finds it in the index ($round run)" '"name": "demo/busybox"' "$out"
 done
 assert_match "berthd.service is active after the quickstart" "^active\$" "$(in_sandbox systemctl is-active berthd 2>&1)"
 assert_match "the documented config was put in /etc/berth" "^\[storage\]" "$(in_sandbox cat /etc/berth/berth.conf 2>&1)"

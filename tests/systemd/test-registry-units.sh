@@ -35,6 +35,11 @@ printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' $PORT > "$DIR/root
 # runs in the integration suite instead.
 mkdir -p "$DIR/root/etc/systemd/system/berth-registry.service.d"
 printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' > "$DIR/root/etc/systemd/system/berth-registry.service.d/asan.conf"
+# A berth-registry that ran on the host (tools/quickstart) leaves a public
+# /var/lib/berth-registry; the unit's DynamicUser= would move it to
+# /var/lib/private, which an overlay cannot do for a lower directory. The
+# sandbox starts from no state at all, as a fresh machine would.
+inside rm -rf /var/lib/berth-registry /var/lib/private/berth-registry
 inside systemctl daemon-reload
 
 out=$(inside systemctl start berth-registry.socket 2>&1) && ok "the socket unit starts" || { not_ok "the socket unit starts"; diag "$out"; }
