@@ -867,7 +867,9 @@ main (int argc, char **argv)
 
   /* Everything the helper opens on the file system it opens now; then it
    * gives up what it could do with more. */
-  ok = (pull.config = berth_config_load (config_path, FALSE, &error)) != NULL;
+  ok = (pull.config
+        = berth_config_load (config_path ? config_path : BERTH_DEFAULT_CONFIG, FALSE, &error))
+       != NULL;
   if (ok
       && (g_mkdir_with_parents (pull_dir, 0700) < 0
           || (pull.pull_dir_fd = open (pull_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
