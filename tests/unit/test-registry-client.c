@@ -22,6 +22,8 @@ typedef struct
   guint16 port;
   GMutex lock;
   GHashTable *auth_seen; /* path → Authorization header ("" for none) */
+  gboolean uploaded;     /* push tests: the blob arrived whole */
+  char *manifest_type;   /* push tests: the Content-Type of the manifest PUT */
 } Server;
 
 static Server origin, mirror;
@@ -65,6 +67,9 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
     = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   g_autofree char *request = g_data_input_stream_read_line (in, NULL, NULL, NULL);
   g_autofree char *auth = g_strdup ("");
+  g_autofree char *content_type = NULL;
+  g_autofree char *body = NULL;
+  gsize content_length = 0;
   g_autofree char *good = blob_digest ();
   g_autofree char *manifest_digest
     = berth_digest_bytes (BERTH_DIGEST_SHA256, MANIFEST, strlen (MANIFEST));
@@ -84,7 +89,14 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
           g_free (auth);
           auth = g_strdup (line + 15);
         }
+      else if (g_ascii_strncasecmp (line, "Content-Length: ", 16) == 0)
+        content_length = g_ascii_strtoull (line + 16, NULL, 10);
+      else if (g_ascii_strncasecmp (line, "Content-Type: ", 14) == 0)
+        content_type = g_strdup (line + 14);
     }
+  body = g_malloc0 (content_length + 1);
+  if (content_length > 0)
+    g_input_stream_read_all (G_INPUT_STREAM (in), body, content_length, NULL, NULL, NULL);
   parts = g_strsplit (request, " ", 3);
   path = parts[1] ? parts[1] : "";
   g_mutex_lock (&server->lock);
@@ -169,6 +181,36 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
         respond (out, 200, "", BLOB);
       else
         respond (out, 404, "", "");
+    }
+  else if (g_str_has_prefix (path, "/v2/push/") || g_str_has_prefix (path, "/upload/"))
+    {
+      g_autofree char *blob_path = g_strdup_printf ("/v2/push/r/blobs/%s", good);
+      g_autofree char *mount_query
+        = g_strdup_printf ("/v2/push/r/blobs/uploads/?mount=%s&from=other%%2Frepo", good);
+      g_autofree char *put_path = g_strdup_printf ("/upload/1?state=s&digest=%s", good);
+
+      if (g_str_equal (parts[0], "HEAD") && g_str_equal (path, blob_path))
+        respond (out, server->uploaded ? 200 : 404, "", "");
+      else if (g_str_equal (parts[0], "POST") && g_str_equal (path, mount_query))
+        respond (out, 201, "", "");
+      else if (g_str_equal (parts[0], "POST")
+               && g_str_has_prefix (path, "/v2/push/r/blobs/uploads/"))
+        respond (out, 202, "Location: /upload/1?state=s\r\n", "");
+      else if (g_str_equal (parts[0], "PUT") && g_str_equal (path, put_path)
+               && content_length == strlen (BLOB) && g_str_equal (body, BLOB))
+        {
+          server->uploaded = TRUE;
+          respond (out, 201, "", "");
+        }
+      else if (g_str_equal (parts[0], "PUT") && g_str_equal (path, "/v2/push/r/manifests/v1")
+               && g_str_equal (body, MANIFEST))
+        {
+          g_free (server->manifest_type);
+          server->manifest_type = g_strdup (content_type);
+          respond (out, 201, "", "");
+        }
+      else
+        respond (out, 400, "", "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"no\"}]}");
     }
   else if (g_str_has_prefix (path, "/v1/search"))
     respond (out, 200, "",
@@ -395,6 +437,73 @@ test_unreachable (void)
 }
 
 static void
+progress_count (guint64 done, gpointer user_data)
+{
+  *(guint64 *)user_data = done;
+}
+
+static void
+test_push (void)
+{
+  g_autoptr (BerthRegistryClient) client = client_new (NULL, NULL);
+  g_autoptr (BerthRegistryClient) copy = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *digest = blob_digest ();
+  g_autoptr (GBytes) manifest = g_bytes_new_static (MANIFEST, strlen (MANIFEST));
+  berth_autofd int fd = tmp_fd ();
+  gboolean exists = TRUE, mounted = FALSE;
+  guint64 sent = 0;
+
+  g_assert_cmpint (write (fd, BLOB, strlen (BLOB)), ==, strlen (BLOB));
+  g_assert_true (berth_registry_client_has_blob (client, "push/r", digest, &exists, &error));
+  g_assert_no_error (error);
+  g_assert_false (exists);
+
+  g_assert_true (
+    berth_registry_client_mount_blob (client, "push/r", digest, "other/repo", &mounted, &error));
+  g_assert_no_error (error);
+  g_assert_true (mounted);
+  g_assert_true (
+    berth_registry_client_mount_blob (client, "push/r", digest, "elsewhere", &mounted, &error));
+  g_assert_false (mounted);
+
+  /* The digest goes in the query, keeping what the Location had. */
+  g_assert_true (berth_registry_client_put_blob (client, "push/r", digest, fd, strlen (BLOB),
+                                                 progress_count, &sent, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sent, ==, strlen (BLOB));
+  copy = berth_registry_client_dup (client);
+  g_assert_true (berth_registry_client_has_blob (copy, "push/r", digest, &exists, &error));
+  g_assert_true (exists);
+
+  g_assert_true (berth_registry_client_put_manifest (
+    client, "push/r", "v1", manifest, "application/vnd.oci.image.manifest.v1+json", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (origin.manifest_type, ==, "application/vnd.oci.image.manifest.v1+json");
+
+  /* A refusal says what the registry said. */
+  g_assert_false (berth_registry_client_put_manifest (client, "push/r", "v2", manifest,
+                                                      "application/json", &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "DIGEST_INVALID"));
+}
+
+static void
+test_timeout_and_server (void)
+{
+  g_autoptr (BerthRegistryClient) client = client_new (NULL, NULL);
+  g_autofree char *registry = g_strdup_printf ("127.0.0.1:%u", origin.port);
+  g_autoptr (JsonArray) results = NULL;
+
+  /* Before any request the registry itself is named. */
+  g_assert_cmpstr (berth_registry_client_last_server (client), ==, registry);
+  berth_registry_client_set_timeout (client, 2);
+  results = berth_registry_client_search (client, "x", 5, NULL);
+  g_assert_nonnull (results);
+  g_assert_cmpstr (berth_registry_client_last_server (client), ==, registry);
+}
+
+static void
 test_search (void)
 {
   g_autoptr (BerthRegistryClient) client = client_new (NULL, NULL);
@@ -440,5 +549,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry-client/redirect-tampered", test_redirect_tampered);
   g_test_add_func ("/registry-client/unreachable", test_unreachable);
   g_test_add_func ("/registry-client/search", test_search);
+  g_test_add_func ("/registry-client/push", test_push);
+  g_test_add_func ("/registry-client/timeout-and-server", test_timeout_and_server);
   return g_test_run ();
 }
