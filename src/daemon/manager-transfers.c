@@ -698,12 +698,26 @@ handle_pull (BerthManager *manager, GDBusMethodInvocation *invocation, const cha
       g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  /* Two pulls of the same reference share one download. */
-  key = g_strdup_printf ("pull:%s", reference);
+  /* Two pulls of the same image share one download: references with a
+   * registry are compared in full form ("HOST/app" is "HOST/app:latest");
+   * short names as written, since which registry has them is not known
+   * yet. */
+  if (ref->domain)
+    {
+      g_autofree char *full = NULL;
+
+      berth_reference_normalize (ref);
+      full = berth_reference_to_string (ref);
+      key = g_strdup_printf ("pull:%s", full);
+    }
+  else
+    key = g_strdup_printf ("pull:%s", reference);
   t = find_transfer (daemon, key);
   if (t == NULL)
     {
       t = berth_transfer_new (daemon, "pull", reference);
+      g_free (t->key);
+      t->key = g_steal_pointer (&key);
       t->jobs = jobs;
       berth_transfer_run (t);
     }
