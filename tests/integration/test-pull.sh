@@ -145,6 +145,12 @@ python3 "$MIRROR" 5714 "$SCRATCH/rr/blobs" --tamper 2>"$SCRATCH/evil2.log" &
 _pids+=($!)
 start_registry rr 5712 --redirect-blobs-to http://127.0.0.1:5714
 skopeo copy -q "${SK[@]}" oci:redirected:latest docker://127.0.0.1:5712/alice/redirected:v1 >/dev/null
+skopeo copy -q "${SK[@]}" oci:bb:latest docker://127.0.0.1:5712/alice/busybox:latest >/dev/null
+printf '[registries]\nunqualified-search=%s;127.0.0.1:5899;127.0.0.1:5712\n' "$R" > "$SCRATCH/berth.conf"
+bctl reload >/dev/null 2>&1 || kill -HUP "$BERTHD_PID"; sleep 0.3
+out=$(bctl search busybox 2>&1)
+assert_match "search merges the registries of unqualified-search (first)" "^$R/alice/busybox " "$out"
+assert_match "search merges the registries of unqualified-search (second)" "^127.0.0.1:5712/alice/busybox " "$out"
 : > "$SCRATCH/berth.conf"; kill -HUP "$BERTHD_PID"; sleep 0.3
 before_layers=$(layer_count); before_images=$(bctl images -q | wc -l)
 expect_fail "a tampered blob behind a redirect fails the pull, naming the digest" 1 \
