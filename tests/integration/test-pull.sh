@@ -223,6 +223,10 @@ EOF
   assert_match "pull of an index from the distribution registry" "^127.0.0.1:5720/test/idx:latest$" "$out"
   out=$(bctl image inspect 127.0.0.1:5720/test/idx 2>&1)
   assert_match "the host's platform was chosen (busybox, not the arm64 image)" "$BB_DIGEST" "$out"
+  skopeo copy -q --format v2s2 --dest-tls-verify=false oci:multi:latest docker://127.0.0.1:5720/test/schema2:v1 \
+    || not_ok "skopeo copy of a Docker schema 2 image"
+  out=$(bctl pull -q 127.0.0.1:5720/test/schema2:v1 2>&1)
+  assert_match "pull of a Docker schema 2 image (gzip layers)" "^127.0.0.1:5720/test/schema2:v1$" "$out"
   check "tag for the distribution registry" bctl tag 127.0.0.1:5720/test/idx:latest 127.0.0.1:5720/test/pushed:v1
   out=$(bctl push 127.0.0.1:5720/test/pushed:v1 2>&1)
   assert_match "push to the distribution registry" "Pushed" "$out"
