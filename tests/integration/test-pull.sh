@@ -99,6 +99,17 @@ out=$(bctl logout $R 2>&1)
 assert_match "logout" "Removed login credentials for $R" "$out"
 expect_fail "logout twice" 1 "not logged in" bctl logout $R
 
+# A registry that lets no one pull without an account.
+mkdir -p "$SCRATCH/priv"
+add_user priv alice alicepw
+start_registry priv 5715 --no-anonymous-pull
+skopeo copy -q "${SK[@]}" oci:bb:latest docker://127.0.0.1:5715/alice/private:v1 >/dev/null
+expect_fail "a private image needs a login" 1 "needs credentials|refused" bctl pull 127.0.0.1:5715/alice/private:v1
+out=$(echo alicepw | bctl login -u alice --password-stdin 127.0.0.1:5715 2>&1)
+out=$(bctl pull -q 127.0.0.1:5715/alice/private:v1 2>&1)
+assert_match "after login the private image pulls" "^127.0.0.1:5715/alice/private:v1$" "$out"
+grep -q '"127.0.0.1:5715"' "$SCRATCH/auth.json" && ok "auth.json holds the registry's entry" || not_ok "no entry in auth.json"
+
 # --- search -------------------------------------------------------------------
 out=$(bctl search busybox 2>&1)
 assert_match "search lists the image with its description" "$R/alice/busybox +busybox for pull tests" "$out"
