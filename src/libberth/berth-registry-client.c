@@ -297,6 +297,14 @@ berth_registry_client_new (const char *registry, const char *base_url, const cha
 {
   BerthRegistryClient *client = g_new0 (BerthRegistryClient, 1);
   size_t len;
+  static gsize curl_ready = 0;
+
+  /* curl_global_init is not thread-safe; clients are made in threads. */
+  if (g_once_init_enter (&curl_ready))
+    {
+      curl_global_init (CURL_GLOBAL_DEFAULT);
+      g_once_init_leave (&curl_ready, 1);
+    }
 
   client->registry = g_strdup (registry);
   client->base_url = g_strdup (base_url);
