@@ -61,6 +61,7 @@ typedef struct
   char *digest_header;
   char *challenge;
   char *location;
+  char *link;
 } Response;
 
 static void
@@ -88,6 +89,7 @@ response_reset (Response *r)
   g_clear_pointer (&r->digest_header, g_free);
   g_clear_pointer (&r->challenge, g_free);
   g_clear_pointer (&r->location, g_free);
+  g_clear_pointer (&r->link, g_free);
 }
 
 static void
@@ -111,6 +113,7 @@ response_clear (Response *r)
   g_clear_pointer (&r->digest_header, g_free);
   g_clear_pointer (&r->challenge, g_free);
   g_clear_pointer (&r->location, g_free);
+  g_clear_pointer (&r->link, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Response, response_clear)
 
@@ -212,6 +215,12 @@ on_header (char *data, size_t size, size_t nmemb, void *user_data)
       g_clear_pointer (&r->digest_header, g_free);
       g_clear_pointer (&r->challenge, g_free);
       g_clear_pointer (&r->location, g_free);
+      g_clear_pointer (&r->link, g_free);
+    }
+  else if ((value = header_value (data, len, "Link")))
+    {
+      g_free (r->link);
+      r->link = value;
     }
   else if ((value = header_value (data, len, "Content-Type")))
     {
@@ -1000,6 +1009,40 @@ berth_registry_client_put_manifest (BerthRegistryClient *client, const char *rep
                    berth_registry_client_last_server (client), status, path, detail);
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+berth_registry_client_get_tags (BerthRegistryClient *client, const char *repository,
+                                const char *query, GBytes **out_body, char **out_link,
+                                GError **error)
+{
+  g_auto (Response) r;
+  g_autofree char *path
+    = g_strdup_printf ("/v2/%s/tags/list%s%s", repository, query ? "?" : "", query ? query : "");
+  g_autofree char *scope = repo_scope (repository, "pull");
+  struct curl_slist *headers = curl_slist_append (NULL, "Accept: application/json");
+  long status = 0;
+  gboolean ok;
+
+  response_init (&r, client);
+  r.body = g_byte_array_new ();
+  r.body_max = BERTH_MANIFEST_MAX_SIZE;
+  ok = request (client, "GET", path, headers, scope, NULL, &r, &status, error);
+  curl_slist_free_all (headers);
+  if (!ok)
+    return FALSE;
+  if (status != 200 || r.too_big)
+    {
+      g_autofree char *detail = error_detail (&r);
+      g_set_error (error, BERTH_ERROR,
+                   status == 404 ? BERTH_ERROR_NO_SUCH_IMAGE : BERTH_ERROR_NETWORK,
+                   "%s answered HTTP %ld for the tags of %s%s",
+                   berth_registry_client_last_server (client), status, repository, detail);
+      return FALSE;
+    }
+  *out_body = g_byte_array_free_to_bytes (g_steal_pointer (&r.body));
+  *out_link = g_steal_pointer (&r.link);
   return TRUE;
 }
 

@@ -77,6 +77,12 @@ gboolean berth_registry_client_put_manifest (BerthRegistryClient *client, const 
                                              const char *reference, GBytes *data,
                                              const char *media_type, GError **error);
 
+/* GET /v2/@repository/tags/list[?@query]: the JSON body as sent and the
+ * Link header (pagination), or NULL when there was none. */
+gboolean berth_registry_client_get_tags (BerthRegistryClient *client, const char *repository,
+                                         const char *query, GBytes **out_body, char **out_link,
+                                         GError **error);
+
 /* GET /v1/search?q=@term&n=@limit: the "results" array (owned by caller). */
 JsonArray *berth_registry_client_search (BerthRegistryClient *client, const char *term, guint limit,
                                          GError **error);

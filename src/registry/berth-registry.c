@@ -328,6 +328,7 @@ main (int argc, char **argv)
        * its TLS library) otherwise costs memory for nothing. */
       if (settings.proxy_upstream || settings.redirect_blobs_to)
         curl_global_init (CURL_GLOBAL_DEFAULT);
+      registry.log_to_journal = g_log_writer_is_journald (fileno (stderr));
       registry_uploads_init (&registry);
       registry_redirect_init (&registry);
       registry_proxy_init (&registry);

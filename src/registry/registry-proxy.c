@@ -128,3 +128,12 @@ registry_proxy_fetch_blob (Registry *registry, const char *name, const char *dig
   g_mutex_unlock (&registry->proxy_lock);
   return ok;
 }
+
+gboolean
+registry_proxy_fetch_tags (Registry *registry, const char *name, const char *query,
+                           GBytes **out_body, char **out_link, GError **error)
+{
+  g_autoptr (BerthRegistryClient) client = upstream_client (registry);
+
+  return berth_registry_client_get_tags (client, name, query, out_body, out_link, error);
+}

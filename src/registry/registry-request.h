@@ -113,6 +113,9 @@ void registry_pagination_link (struct MHD_Response *response, const char *path, 
 /* registry-proxy.c (pull-through mirror) */
 gboolean registry_proxy_fetch_manifest (Registry *registry, const char *name, const char *reference,
                                         GError **error);
+/* The upstream's answer to tags/list?@query, passed on as it is. */
+gboolean registry_proxy_fetch_tags (Registry *registry, const char *name, const char *query,
+                                    GBytes **out_body, char **out_link, GError **error);
 gboolean registry_proxy_fetch_blob (Registry *registry, const char *name, const char *digest,
                                     GError **error);
 /* Stores a manifest after the checks of a push (shared with the proxy). */

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "berth-error.h"
 #include "berth-reference.h"
@@ -195,17 +197,28 @@ access_log (RegistryRequest *req, enum MHD_RequestTerminationCode code)
     = MHD_get_connection_info (req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   char host[INET6_ADDRSTRLEN + 8] = "-";
   const char *agent = registry_request_header (req, "User-Agent");
+  const char *user = req->user && *req->user ? req->user : "-";
+  double ms = (g_get_monotonic_time () - req->start) / 1000.0;
+  g_autofree char *line = NULL;
 
   if (info && info->client_addr)
     getnameinfo (info->client_addr,
                  info->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
                                                           : sizeof (struct sockaddr_in),
                  host, sizeof host, NULL, 0, NI_NUMERICHOST);
-  /* One write per line, so that threads do not interleave. */
-  fprintf (
-    stderr, "%s %s \"%s %s\" %u %.1fms%s \"%s\"\n", host, req->user && *req->user ? req->user : "-",
-    req->method, req->url, req->status, (g_get_monotonic_time () - req->start) / 1000.0,
+  line = g_strdup_printf (
+    "%s %s \"%s %s\" %u %.1fms%s \"%s\"", host, user, req->method, req->url, req->status, ms,
     code == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (interrupted)", agent ? agent : "-");
+  /* In the journal with fields to select on (journalctl HTTP_STATUS=404);
+   * elsewhere one write per line, so that threads do not interleave. */
+  if (req->registry->log_to_journal)
+    sd_journal_send ("MESSAGE=%s", line, "PRIORITY=%d", LOG_INFO,
+                     "SYSLOG_IDENTIFIER=berth-registry", "REMOTE_ADDR=%s", host, "REGISTRY_USER=%s",
+                     user, "HTTP_METHOD=%s", req->method, "HTTP_PATH=%s", req->url,
+                     "HTTP_STATUS=%u", req->status, "IMAGE_NAME=%s",
+                     req->route.name ? req->route.name : "", "DURATION_MS=%.1f", ms, NULL);
+  else
+    fprintf (stderr, "%s\n", line);
 }
 
 static void

@@ -39,6 +39,40 @@ respond_list (RegistryRequest *req, const char *name, const char *member, GPtrAr
   registry_respond (req, MHD_HTTP_OK, response);
 }
 
+/* A mirror lists the upstream's tags, and its own when the upstream does
+ * not answer. */
+static gboolean
+relay_upstream_tags (RegistryRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *query = NULL;
+  const char *n = registry_request_arg (req, "n");
+  const char *last = registry_request_arg (req, "last");
+  struct MHD_Response *response;
+  gsize len;
+
+  if (n || last)
+    {
+      g_autofree char *e_n = g_uri_escape_string (n ? n : "", NULL, FALSE);
+      g_autofree char *e_last = g_uri_escape_string (last ? last : "", NULL, FALSE);
+      query = g_strdup_printf ("%s%s%s%s%s", n ? "n=" : "", n ? e_n : "", n && last ? "&" : "",
+                               last ? "last=" : "", last ? e_last : "");
+    }
+  if (!registry_proxy_fetch_tags (req->registry, req->route.name, query, &body, &link, &error))
+    {
+      g_message ("mirror: %s (listing the cached tags)", error->message);
+      return FALSE;
+    }
+  const char *data = g_bytes_get_data (body, &len);
+  response = registry_response_take (g_memdup2 (data, len), len, "application/json");
+  if (link)
+    MHD_add_response_header (response, "Link", link);
+  registry_respond (req, MHD_HTTP_OK, response);
+  return TRUE;
+}
+
 void
 registry_tags_begin (RegistryRequest *req)
 {
@@ -54,6 +88,8 @@ registry_tags_begin (RegistryRequest *req)
       return;
     }
   if (!registry_pagination_parse (req, PAGE_MAX, PAGE_MAX, &n, &last))
+    return;
+  if (req->registry->settings->proxy_upstream && relay_upstream_tags (req))
     return;
   if (!registry_db_repo_exists (req->registry->db, req->route.name))
     {

@@ -124,6 +124,17 @@ upload_write_free (UploadWrite *w)
   g_free (w);
 }
 
+/* Removes a one-shot upload's staging file now rather than when the request
+ * is freed, which is after the client has its answer. */
+static void
+discard_one_shot (UploadWrite *w)
+{
+  if (w->upload != NULL || w->staged_name == NULL)
+    return;
+  registry_store_discard_staging (w->registry, w->staged_name);
+  g_clear_pointer (&w->staged_name, g_free);
+}
+
 static char *
 upload_location (RegistryRequest *req, const char *id)
 {
@@ -202,6 +213,7 @@ check_written (RegistryRequest *req)
   if (w->write_errno)
     {
       release_session (w);
+      discard_one_shot (w);
       registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN",
                               "cannot store the upload: %s", g_strerror (w->write_errno));
       return FALSE;
@@ -256,6 +268,7 @@ complete (RegistryRequest *req)
   else if (lseek (w->fd, 0, SEEK_SET) < 0
            || !berth_digest_fd (algorithm, w->fd, &computed, NULL, &error))
     {
+      discard_one_shot (w);
       registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "%s",
                               error ? error->message : g_strerror (errno));
       return;
@@ -263,27 +276,29 @@ complete (RegistryRequest *req)
 
   if (strcmp (computed, w->digest) != 0)
     {
-      registry_respond_error (req, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
-                              "the uploaded content has digest %s, not %s; the upload is "
-                              "cancelled",
-                              computed, w->digest);
       if (w->upload)
         {
           RegistryUpload *upload = g_steal_pointer (&w->upload);
           forget_session (registry, upload, TRUE);
         }
+      discard_one_shot (w);
+      registry_respond_error (req, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
+                              "the uploaded content has digest %s, not %s; the upload is "
+                              "cancelled",
+                              computed, w->digest);
       return;
     }
 
   if (!registry_store_commit (registry, w->fd, staged, w->digest, &error)
       || !registry_db_blob_link (registry->db, req->route.name, w->digest, &error))
     {
-      registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "%s", error->message);
       if (w->upload)
         {
           RegistryUpload *upload = g_steal_pointer (&w->upload);
           forget_session (registry, upload, TRUE);
         }
+      discard_one_shot (w);
+      registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "%s", error->message);
       return;
     }
   if (w->upload)

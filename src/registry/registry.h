@@ -66,6 +66,7 @@ typedef struct
 
   struct MHD_Daemon *httpd;
   gboolean socket_activated;
+  gboolean log_to_journal; /* standard error is the journal */
 } Registry;
 
 /* registry-store.c: the content-addressed blob store and upload staging. */

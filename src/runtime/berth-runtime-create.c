@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berth-runtime-create: create, run and spec for berth-runtime, which execs
+/* berth-runtime-create: create, run, exec and spec for berth-runtime, which execs
  * this program with its own command line (see berth-runtime.c). */
 #include "config.h"
 
@@ -19,7 +19,9 @@ static void
 parse_or_exit (GOptionContext *context, const char *command, int *argc, char ***argv)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("berth-runtime %s", command);
 
+  g_set_prgname (prgname);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
       fprintf (stderr, "berth-runtime %s: %s (see --help)\n", command, error->message);
@@ -159,6 +161,79 @@ cmd_create_or_run (const RtGlobal *global, gboolean run, int argc, char **argv)
 }
 
 static int
+cmd_exec (const RtGlobal *global, int argc, char **argv)
+{
+  g_autofree char *process = NULL;
+  g_autofree char *console_socket = NULL;
+  g_autofree char *pid_file = NULL;
+  g_autofree char *cwd = NULL;
+  g_autofree char *user = NULL;
+  g_auto (GStrv) env = NULL;
+  gboolean tty = FALSE, detach = FALSE;
+  int preserve_fds = 0;
+  GOptionEntry entries[]
+    = { { "process", 'p', 0, G_OPTION_ARG_FILENAME, &process,
+          "An OCI process object (JSON) instead of the bundle's", "FILE" },
+        { "console-socket", 0, 0, G_OPTION_ARG_FILENAME, &console_socket,
+          "Send the pty master to this AF_UNIX socket", "PATH" },
+        { "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &pid_file, "Write the process's pid here",
+          "FILE" },
+        { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Give the process a pty (needs --console-socket)",
+          NULL },
+        { "detach", 'd', 0, G_OPTION_ARG_NONE, &detach, "Return once the process runs", NULL },
+        { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Add KEY=VALUE to the environment",
+          "KEY=VALUE" },
+        { "cwd", 0, 0, G_OPTION_ARG_FILENAME, &cwd, "Working directory", "DIR" },
+        { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric UID[:GID]", "UID[:GID]" },
+        { "preserve-fds", 0, 0, G_OPTION_ARG_INT, &preserve_fds,
+          "Pass N descriptors after 0, 1, 2 to the process", "N" },
+        { NULL } };
+  g_autoptr (GOptionContext) context = g_option_context_new ("ID [COMMAND [ARG...]]");
+  g_autoptr (GError) error = NULL;
+  RtExecOptions o = { 0 };
+  int status;
+
+  g_option_context_set_summary (context, "Run a new process in a running container.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  /* Options after the id belong to the command. */
+  g_option_context_set_strict_posix (context, TRUE);
+  parse_or_exit (context, "exec", &argc, &argv);
+  if (argc < 2)
+    {
+      fprintf (stderr, "berth-runtime exec: missing argument: the container id\n");
+      return EXIT_USAGE;
+    }
+  if (argc < 3 && process == NULL)
+    {
+      fprintf (stderr, "berth-runtime exec: missing argument: the command (or --process)\n");
+      return EXIT_USAGE;
+    }
+  if (preserve_fds < 0)
+    {
+      fprintf (stderr, "berth-runtime exec: --preserve-fds must not be negative\n");
+      return EXIT_USAGE;
+    }
+  o.id = argv[1];
+  o.process_file = process;
+  o.args = argc > 2 ? argv + 2 : NULL;
+  o.env = env;
+  o.cwd = cwd;
+  o.user = user;
+  o.tty = tty;
+  o.console_socket = console_socket;
+  o.pid_file = pid_file;
+  o.detach = detach;
+  o.preserve_fds = preserve_fds;
+  status = rt_exec (global, &o, &error);
+  if (status < 0)
+    {
+      rt_log_error ("%s", error->message);
+      return EXIT_FAILURE;
+    }
+  return status;
+}
+
+static int
 cmd_spec (int argc, char **argv)
 {
   g_autofree char *bundle = NULL;
@@ -275,6 +350,8 @@ main (int argc, char **argv)
     ret = cmd_create_or_run (&global, TRUE, argc, argv);
   else if (g_str_equal (command, "spec"))
     ret = cmd_spec (argc, argv);
+  else if (g_str_equal (command, "exec"))
+    ret = cmd_exec (&global, argc, argv);
   else
     {
       fprintf (stderr, "berth-runtime-create: unknown command \"%s\"\n", command);

@@ -3,7 +3,7 @@
  *
  * This program handles the commands that act on an existing container
  * (start, state, kill, delete, list) and links GLib alone, so that each of
- * those costs little more than an exec. create, run and spec need json-glib,
+ * those costs little more than an exec. create, run, exec and spec need json-glib,
  * libseccomp and sd-bus: they are handed to berth-runtime-create, installed
  * beside this program, with the same command line. */
 #include "config.h"
@@ -242,7 +242,20 @@ cmd_delete (const RtGlobal *global, int argc, char **argv)
   state = rt_state_load (global->root, argv[1], &error);
   if (state == NULL)
     {
-      if (force && g_error_matches (error, RT_ERROR, RT_ERROR_NOT_FOUND))
+      g_autofree char *dir = NULL;
+
+      if (!g_error_matches (error, RT_ERROR, RT_ERROR_NOT_FOUND))
+        return fail (error);
+      /* A create that was killed before it wrote the state leaves its
+       * directory (and so the id) behind: nothing runs there to stop. */
+      dir = rt_state_dir (global->root, argv[1]);
+      if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+        {
+          remove_state_dir (dir);
+          g_error_free (error);
+          return EXIT_SUCCESS;
+        }
+      if (force)
         {
           g_error_free (error);
           return EXIT_SUCCESS;
@@ -315,7 +328,7 @@ cmd_list (const RtGlobal *global, int argc, char **argv)
   return EXIT_SUCCESS;
 }
 
-/* create, run and spec: berth-runtime-create beside this program. */
+/* create, run, exec and spec: berth-runtime-create beside this program. */
 static int
 exec_create_helper (char **original_argv)
 {
@@ -343,7 +356,7 @@ main (int argc, char **argv)
   argc--;
 
   if (g_str_equal (command, "create") || g_str_equal (command, "run")
-      || g_str_equal (command, "spec"))
+      || g_str_equal (command, "exec") || g_str_equal (command, "spec"))
     ret = exec_create_helper (original_argv);
   else if (g_str_equal (command, "start"))
     ret = cmd_start (&global, argc, argv);

@@ -16,7 +16,6 @@
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/statfs.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -27,18 +26,6 @@ fs_is (const char *path, long magic)
   struct statfs st;
 
   return statfs (path, &st) == 0 && (long)st.f_type == magic;
-}
-
-RtCgroupLayout
-rt_cgroup_layout (void)
-{
-  if (fs_is (CGROUP_ROOT, CGROUP2_SUPER_MAGIC))
-    return RT_CGROUP_V2;
-  if (fs_is (CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
-    return RT_CGROUP_HYBRID;
-  if (fs_is (CGROUP_ROOT "/pids", CGROUP_SUPER_MAGIC))
-    return RT_CGROUP_V1;
-  return RT_CGROUP_NONE;
 }
 
 gboolean
@@ -355,7 +342,7 @@ resolve_path (const RtSpec *spec, const char *id, gboolean systemd_cgroup, char 
     {
       g_autofree char *sp = NULL;
 
-      if (sd_booted () > 0)
+      if (berth_host_cgroup_manager () == BERTH_CGROUP_MANAGER_SYSTEMD)
         return TRUE;
       /* No systemd: the same place in the tree systemd would have used. */
       sp = slice_path (*slice);
@@ -411,7 +398,7 @@ rt_cgroup_prepare (const RtSpec *spec, const char *id, gboolean systemd_cgroup, 
   g_autofree char *unit = NULL;
   g_autofree char *relative = NULL;
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
-  RtCgroupLayout layout = rt_cgroup_layout ();
+  BerthCgroupLayout layout = rt_cgroup_layout ();
   gboolean ok = TRUE;
 
   *cgroup_fd = -1;
@@ -419,10 +406,10 @@ rt_cgroup_prepare (const RtSpec *spec, const char *id, gboolean systemd_cgroup, 
     return FALSE;
   if (relative == NULL)
     return TRUE; /* systemd makes it, once there is a pid */
-  if (layout == RT_CGROUP_V2)
+  if (layout == BERTH_CGROUP_V2)
     ok = prepare_v2 (spec, CGROUP_ROOT, relative, wants_limits (spec), made, state, cgroup_fd,
                      error);
-  else if (layout == RT_CGROUP_HYBRID)
+  else if (layout == BERTH_CGROUP_HYBRID)
     ok = prepare_v2 (spec, CGROUP_ROOT "/unified", relative, FALSE, made, state, cgroup_fd, error);
   record_dirs (state, made);
   return ok;
@@ -436,7 +423,7 @@ rt_cgroup_join (const RtSpec *spec, const char *id, gboolean systemd_cgroup, pid
   g_autofree char *unit = NULL;
   g_autofree char *relative = NULL;
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
-  RtCgroupLayout layout = rt_cgroup_layout ();
+  BerthCgroupLayout layout = rt_cgroup_layout ();
   gboolean ok = TRUE;
 
   if (!resolve_path (spec, id, systemd_cgroup, &slice, &unit, &relative, error))
@@ -445,12 +432,12 @@ rt_cgroup_join (const RtSpec *spec, const char *id, gboolean systemd_cgroup, pid
     return rt_systemd_start_scope (spec, id, slice, unit, pid, state, error);
 
   /* clone3 could not start the process in its cgroup2 directory. */
-  if (!placed && state->cgroup_unified && layout != RT_CGROUP_V1
+  if (!placed && state->cgroup_unified && layout != BERTH_CGROUP_V1
       && !join (state->cgroup_unified, pid, error))
     return FALSE;
-  if (layout == RT_CGROUP_V1 || (layout == RT_CGROUP_HYBRID && wants_limits (spec)))
-    ok = setup_v1 (spec, relative, pid, layout == RT_CGROUP_HYBRID, made, state, error);
-  else if (layout == RT_CGROUP_NONE)
+  if (layout == BERTH_CGROUP_V1 || (layout == BERTH_CGROUP_HYBRID && wants_limits (spec)))
+    ok = setup_v1 (spec, relative, pid, layout == BERTH_CGROUP_HYBRID, made, state, error);
+  else if (layout == BERTH_CGROUP_NONE)
     rt_log_debug ("no cgroup file system at " CGROUP_ROOT ": no limits");
   record_dirs (state, made);
   return ok;

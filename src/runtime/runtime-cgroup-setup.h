@@ -1,20 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "berth-host.h"
 #include "runtime-spec.h"
 #include "runtime.h"
 
 G_BEGIN_DECLS
 
-typedef enum
-{
-  RT_CGROUP_V2,
-  RT_CGROUP_HYBRID,
-  RT_CGROUP_V1,
-  RT_CGROUP_NONE,
-} RtCgroupLayout;
-
-RtCgroupLayout rt_cgroup_layout (void);
+/* The host's layout, as libberth sees it (berth-host.h). */
+#define rt_cgroup_layout() berth_host_cgroup_layout ("/sys/fs/cgroup")
 
 /* "machine.slice:berth:ID" -> slice "machine.slice", unit "berth-ID.scope". */
 gboolean rt_cgroup_parse_systemd_path (const char *path, char **slice, char **unit);

@@ -45,6 +45,8 @@ static const char global_help[]
     "  create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID\n"
     "  start ID                 let a created container run its process\n"
     "  run [--bundle DIR] [--pid-file F] [--console-socket S] [--detach] ID\n"
+    "  exec [--process F] [--tty --console-socket S] [--detach] [-e K=V] [-u UID[:GID]]\n"
+    "       [--cwd DIR] [--pid-file F] ID [COMMAND...]  a new process in a running container\n"
     "  state ID                 print the OCI state as JSON\n"
     "  kill [--all] ID [SIGNAL] send SIGNAL (default TERM; a name or a number)\n"
     "  delete [--force] ID      remove a stopped container (--force: kill it first)\n"

@@ -237,3 +237,62 @@ rt_container_main (const RtContainer *c)
   message = g_strdup_printf ("cannot execute %s: %s", executable, g_strerror (errno));
   late_failure (message, errno == ENOENT ? 127 : 126);
 }
+
+void
+rt_container_exec_main (const RtContainer *c)
+{
+  const RtSpec *spec = c->spec;
+  g_autofree char *message = NULL;
+  g_autofree char *executable = NULL;
+  int console_slave = -1;
+  int exit_code = 1;
+  char go;
+  sigset_t all;
+
+  if (recv (c->sync_fd, &go, 1, 0) != 1 || go != 'C')
+    _exit (1);
+  /* All at once through the pidfd; joining the mount namespace also makes
+   * its root (the container's, after pivot_root) ours. */
+  if (setns (c->join_pidfd,
+             CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+      < 0)
+    {
+      message = g_strdup_printf ("cannot join the container's namespaces: %s", g_strerror (errno));
+      report_failure (c, message, 1);
+    }
+  close (c->join_pidfd);
+  umask (spec->umask >= 0 ? (mode_t)spec->umask : 022);
+
+  if (chdir (spec->cwd) < 0)
+    {
+      message = g_strdup_printf ("cannot change to the working directory %s: %s", spec->cwd,
+                                 g_strerror (errno));
+      report_failure (c, message, 1);
+    }
+  executable = rt_process_find_executable (spec, &exit_code, &message);
+  if (executable == NULL)
+    report_failure (c, message, 1);
+  if (!rt_process_set_rlimits (spec, &message))
+    report_failure (c, message, 1);
+  if (spec->terminal)
+    {
+      console_slave = rt_console_create (c, &message);
+      if (console_slave < 0 || !rt_console_attach (console_slave, &message))
+        report_failure (c, message, 1);
+    }
+  if (!rt_process_finalize (c, &message))
+    report_failure (c, message, 1);
+
+  sigemptyset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    signal (sig, SIG_DFL);
+  syscall (SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+
+  execve (executable, spec->args, spec->env);
+  {
+    int errsv = errno;
+    message = g_strdup_printf ("cannot execute %s: %s", executable, g_strerror (errsv));
+    report_failure (c, message, errsv == ENOENT ? 127 : 126);
+  }
+}

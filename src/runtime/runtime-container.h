@@ -23,11 +23,19 @@ typedef struct
   gboolean cgroup_ns;      /* unshare the cgroup namespace once placed in the cgroup */
   gboolean cgroup_v2_only; /* a "cgroup" mount becomes cgroup2 of the whole tree */
   gboolean has_unified;    /* a cgroup2 hierarchy exists (pure or hybrid) */
+  int join_pidfd;          /* exec: the container's init, whose namespaces to join */
 } RtContainer;
 
 /* Runs in the cloned child: sets the container up, reports to the parent,
  * waits for start and executes the process. Never returns. */
 G_GNUC_NORETURN void rt_container_main (const RtContainer *container);
+
+/* Runs in the child of `exec`: joins the namespaces of the container's
+ * init (join_pidfd; the pid namespace was joined by the parent), sets the
+ * process up as create does and executes it. Before exec, failures go to
+ * the parent as 'E'+message; sync_fd is close-on-exec, so the parent reads
+ * EOF once the program runs. Never returns. */
+G_GNUC_NORETURN void rt_container_exec_main (const RtContainer *container);
 
 /* runtime-mount.c: the root file system and everything mounted in it. In
  * two steps: what can be done while the parent sets the cgroup up, then

@@ -61,8 +61,8 @@ struct rt_clone_args
 /* A fork into new namespaces, and with clone3 straight into the cgroup:
  * moving a process there afterwards costs the kernel an RCU grace period,
  * milliseconds on a loaded machine. Sets *placed when that worked. */
-static pid_t
-clone_container (int flags, int cgroup_fd, gboolean *placed)
+pid_t
+rt_clone_into_cgroup (int flags, int cgroup_fd, gboolean *placed)
 {
   pid_t pid;
 
@@ -139,7 +139,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
   int console_fd = -1, fifo_fd = -1, cgroup_fd = -1;
   gboolean placed = FALSE;
   pid_t pid = -1;
-  RtCgroupLayout layout;
+  BerthCgroupLayout layout;
   char reply[4096];
   ssize_t n;
 
@@ -243,12 +243,13 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
   c.seccomp_flags = seccomp.flags;
   c.preserve_fds = options->preserve_fds;
   c.cgroup_ns = (spec->clone_flags & CLONE_NEWCGROUP) != 0;
-  c.has_unified = layout == RT_CGROUP_V2 || layout == RT_CGROUP_HYBRID;
+  c.has_unified = layout == BERTH_CGROUP_V2 || layout == BERTH_CGROUP_HYBRID;
+  c.join_pidfd = -1;
 
   /* A fork into the new namespaces (the cgroup one comes later, once the
    * child is surely in its cgroup). This process has no other thread, so
    * the child may use malloc. */
-  pid = clone_container (spec->clone_flags & ~CLONE_NEWCGROUP, cgroup_fd, &placed);
+  pid = rt_clone_into_cgroup (spec->clone_flags & ~CLONE_NEWCGROUP, cgroup_fd, &placed);
   if (pid < 0)
     {
       rt_set_errno (error, errno, "cannot create the container's namespaces");

@@ -19,6 +19,30 @@ typedef struct
  * behind. */
 pid_t rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **error);
 
+/* A fork (with CLONE_NEW* @flags), started in the cgroup2 directory
+ * @cgroup_fd with clone3 when it is >= 0; *@placed says whether that
+ * worked. 0 in the child, as fork. */
+pid_t rt_clone_into_cgroup (int flags, int cgroup_fd, gboolean *placed);
+
+typedef struct
+{
+  const char *id;
+  const char *process_file; /* an OCI process object; else the bundle's, with: */
+  char **args;              /* the command (NULL: the bundle's) */
+  char **env;               /* added KEY=VALUE */
+  const char *cwd;
+  const char *user; /* UID[:GID] */
+  gboolean tty;
+  const char *console_socket;
+  const char *pid_file;
+  gboolean detach;
+  int preserve_fds;
+} RtExecOptions;
+
+/* runtime-exec.c: a new process in a running container. Returns its exit
+ * status (or 0 with detach), -1 with @error. */
+int rt_exec (const RtGlobal *global, const RtExecOptions *options, GError **error);
+
 /* What `start` does, for run. */
 gboolean rt_start_created (const RtGlobal *global, const char *id, GError **error);
 

@@ -517,8 +517,13 @@ rt_mount_finish (const RtContainer *c, char **message)
 int
 rt_mount_open_ptmx (const RtContainer *c)
 {
-  int rootfd = open (c->spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rootfd;
   int fd;
+
+  /* exec: already inside the container's mount namespace and root */
+  if (c->join_pidfd >= 0)
+    return open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  rootfd = open (c->spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   if (rootfd < 0)
     return -1;

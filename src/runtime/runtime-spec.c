@@ -690,3 +690,34 @@ rt_spec_load (const char *bundle, GError **error)
     }
   return g_steal_pointer (&spec);
 }
+
+gboolean
+rt_spec_load_process (RtSpec *spec, const char *path, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local_error = NULL;
+  JsonNode *root;
+
+  if (!json_parser_load_from_mapped_file (parser, path, &local_error))
+    {
+      g_set_error (error, RT_ERROR, RT_ERROR_INVALID, "cannot load %s: %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return invalid (error, "%s must hold a JSON object (an OCI process)", path);
+
+  /* Everything parse_process sets starts over from the file. */
+  g_clear_pointer (&spec->args, g_strfreev);
+  g_clear_pointer (&spec->env, g_strfreev);
+  g_clear_pointer (&spec->cwd, g_free);
+  g_clear_pointer (&spec->additional_gids, g_free);
+  g_clear_pointer (&spec->rlimits, g_free);
+  spec->n_additional_gids = spec->n_rlimits = 0;
+  spec->uid = spec->gid = 0;
+  spec->terminal = spec->no_new_privileges = spec->has_oom_score_adj = FALSE;
+  spec->console_rows = spec->console_cols = 0;
+  memset (spec->caps, 0, sizeof spec->caps);
+  return parse_process (json_node_get_object (root), spec, error);
+}

@@ -119,6 +119,9 @@ typedef struct
 } RtSpec;
 
 RtSpec *rt_spec_load (const char *bundle, GError **error);
+/* Replaces the process part of @spec with the OCI process object in @path
+ * (exec --process). */
+gboolean rt_spec_load_process (RtSpec *spec, const char *path, GError **error);
 void rt_spec_free (RtSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtSpec, rt_spec_free)
 

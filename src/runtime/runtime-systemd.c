@@ -57,9 +57,39 @@ unified_cgroup_of (pid_t pid)
     if (g_str_has_prefix (lines[i], "0::"))
       {
         const char *rel = lines[i] + 3;
-        gboolean hybrid = rt_cgroup_layout () == RT_CGROUP_HYBRID;
+        gboolean hybrid = rt_cgroup_layout () == BERTH_CGROUP_HYBRID;
         return g_build_filename ("/sys/fs/cgroup", hybrid ? "unified" : "", rel, NULL);
       }
+  return NULL;
+}
+
+/* The name /proc/devices gives a major number of that type. */
+static char *
+device_group (char type, gint64 major)
+{
+  g_autofree char *data = NULL;
+  g_auto (GStrv) lines = NULL;
+  gboolean in_section = FALSE;
+
+  if (!g_file_get_contents ("/proc/devices", &data, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (data, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      char *end = NULL;
+      gint64 number;
+
+      if (g_str_has_suffix (lines[i], "devices:"))
+        {
+          in_section = (type == 'c') == g_str_has_prefix (lines[i], "Character");
+          continue;
+        }
+      if (!in_section)
+        continue;
+      number = g_ascii_strtoll (lines[i], &end, 10);
+      if (end != lines[i] && number == major)
+        return g_strdup (g_strstrip (end));
+    }
   return NULL;
 }
 
@@ -133,7 +163,13 @@ rt_systemd_start_scope (const RtSpec *spec, const char *id, const char *slice, c
           if (d->major < 0)
             node = g_strdup (d->type == 'c' ? "char-*" : "block-*");
           else if (d->minor < 0)
-            continue; /* a whole major has no /dev path systemd accepts */
+            {
+              /* A whole major goes by its group name: 136 is "char-pts". */
+              g_autofree char *group = device_group (d->type, d->major);
+              if (group == NULL)
+                continue;
+              node = g_strdup_printf ("%s-%s", d->type == 'c' ? "char" : "block", group);
+            }
           else
             node = g_strdup_printf ("/dev/%s/%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
                                     d->type == 'c' ? "char" : "block", d->major, d->minor);

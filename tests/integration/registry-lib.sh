@@ -2,6 +2,17 @@
 # make HTTP requests with curl and check status, headers and error codes.
 # Source after lib.sh.
 BERTH_REGISTRY="$BUILD_DIR/src/registry/berth-registry"
+
+# The registry tests listen on fixed loopback ports (5100-5199); two test runs
+# on one machine (two build directories or worktrees) take turns instead of
+# answering each other's requests.
+# A small holder process keeps the lock while this script lives, so that
+# nothing the test starts inherits it.
+_lock_marker=$(mktemp -u /tmp/berth-registry-lock.XXXXXX)
+( exec 9>>/tmp/berth-registry-tests.lock; flock 9; : > "$_lock_marker"
+  while kill -0 $$ 2>/dev/null; do sleep 0.2; done ) >/dev/null 2>&1 &
+until [ -e "$_lock_marker" ]; do sleep 0.1; done
+rm -f "$_lock_marker"
 MAKE_IMAGE="$SOURCE_DIR/tests/integration/make-oci-image.py"
 
 # start_registry NAME PORT [ARGS...]: a registry with root $SCRATCH/NAME.
@@ -18,17 +29,24 @@ start_registry() {
   _reg_pids+=("$pid")
   eval "REG_PID_$name=$pid"
   REG="http://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$REG/v1/_ping" && return 0
+  # Ready when this process says it serves (another program answering on the
+  # port, such as a second test run, must not be mistaken for it).
+  for _ in $(seq 1 200); do
     kill -0 "$pid" 2>/dev/null || break
+    if [ "$(grep -c "serving $root on 127.0.0.1:$port" "$log")" -gt "${_reg_starts[$port]:-0}" ] \
+       && curl -s -o /dev/null "$REG/v1/_ping"; then
+      _reg_starts[$port]=$(grep -c "serving $root on 127.0.0.1:$port" "$log")
+      return 0
+    fi
     sleep 0.05
   done
-  echo "Bail out! berth-registry $name did not start:"; sed 's/^/# /' "$log"; exit 1
+  echo "Bail out! berth-registry $name did not start on port $port:"; sed 's/^/# /' "$log"; exit 1
 }
 
 # finish_registries: stops every registry started and checks that none
 # reported a sanitizer error or leak, then prints the TAP plan.
 _reg_pids=()
+declare -A _reg_starts
 finish_registries() {
   local pid reports
   for pid in "${_reg_pids[@]}"; do kill "$pid" 2>/dev/null; done

@@ -41,6 +41,10 @@ expect "unknown upstream tag" 404 MANIFEST_UNKNOWN
 req POST "http://127.0.0.1:5151/v2/alice/app/blobs/uploads/" -u alice:alicepw
 [ "$STATUS" = 401 ] || [ "$STATUS" = 405 ] && ok "pushes to a mirror are refused" || not_ok "push to mirror answered $STATUS"
 
+skopeo copy -q "${SK[@]}" oci:img:v1 docker://127.0.0.1:5150/alice/app:old
+out=$(skopeo list-tags --tls-verify=false docker://127.0.0.1:5151/alice/app 2>&1)
+assert_match "the mirror lists the upstream's tags, even those not pulled yet" '"latest",\s*"old"' "$(tr -d '\n' <<<"$out")"
+
 # Ten clients asking a cold mirror for the same blob cause one download.
 start_registry cold 5162 --proxy-upstream "$UP"
 LAYER2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][-1]["digest"])' "$SCRATCH/m2/manifest.json")
@@ -58,6 +62,8 @@ kill "$REG_PID_up"; wait "$REG_PID_up" 2>/dev/null
 check "upstream down: the mirror still serves the cached image" skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5151/alice/app:latest dir:$SCRATCH/m3
 cmp -s "$SCRATCH/m2/manifest.json" "$SCRATCH/m3/manifest.json" && ok "the cached copy is the latest one seen" || not_ok "cached copy differs"
 assert_match "the mirror logs that it served its cache" "serving the cached copy" "$(cat "$SCRATCH/mirror.log")"
+out=$(skopeo list-tags --tls-verify=false docker://127.0.0.1:5151/alice/app 2>&1)
+assert_match "upstream down: the mirror lists the tags it has" '"Tags": \[\s*"latest"\s*\]' "$(tr -d '\n' <<<"$out")"
 req GET "http://127.0.0.1:5151/v2/alice/other/manifests/latest"
 expect "upstream down and nothing cached" 404 NAME_UNKNOWN
 

@@ -149,6 +149,9 @@ expect_fail "missing --config file" 1 "cannot read config $SCRATCH/none.conf" "$
 expect_fail "bad listen address" 1 'invalid listen address "nonsense"' "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/x" --listen nonsense
 expect_fail "a second server on the same root" 1 "another berth-registry is using $SCRATCH/r" \
   "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" --listen 127.0.0.1:5132
+out=$("$BERTH_REGISTRY" --help 2>&1); rc=$?
+[ $rc = 0 ] && grep -q -- "--proxy-upstream" <<<"$out" && ok "--help lists the options" || not_ok "--help (exit $rc)"
+assert_match "--version" "^berth-registry [0-9]+\.[0-9]+\.[0-9]+$" "$("$BERTH_REGISTRY" --version)"
 expect_fail "unknown command" 2 'unknown command "frob"' "$BERTH_REGISTRY" frob
 expect_fail "unknown option" 2 '^berth-registry: .*--frob' "$BERTH_REGISTRY" --frob
 check "the shipped registry.conf loads" "$BERTH_REGISTRY" --config "$SOURCE_DIR/data/registry.conf" --root "$SCRATCH/shipped" gc --dry-run

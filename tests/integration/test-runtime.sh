@@ -57,6 +57,10 @@ lifecycle() {
   assert_match "$name: state says running" '"status": "running"' "$(rt "$r" state "$name-life")"
   grep -q sleep "/proc/$pid/cmdline" && ok "$name: the process runs after start" \
     || not_ok "$name: the process runs after start"
+  out=$(rt "$r" exec "$name-life" /bin/sh -c 'echo "pid $$"; grep CapEff /proc/self/status; exit 4' 2>&1); rc=$?
+  [ $rc = 4 ] && ok "$name: exec returns the new process's exit status" || not_ok "$name: exec exit status (got $rc)"
+  assert_match "$name: exec runs in the container's pid namespace, not as PID 1" "^pid [2-9][0-9]*$" "$out"
+  assert_match "$name: exec gets the bundle's capabilities" $'CapEff:\t00000000a80425fb' "$out"
   out=$(rt "$r" delete "$name-life" 2>&1); rc=$?
   [ $rc != 0 ] && ok "$name: delete refuses a running container" || not_ok "$name: delete refuses a running container"
   check "$name: kill KILL" rt "$r" kill "$name-life" KILL
@@ -159,6 +163,29 @@ assert_match "device rules: the standard nodes work" "null-ok" "$out"
 assert_match "rlimits are capped at the caller's hard limit" "nofile $(ulimit -Hn)" "$out"
 assert_match "the process is PID 1" "pid1 1$" "$out"
 
+b=$(bundle --hostname exec-box -e FROM=bundle -- /bin/sleep 100)
+(cd "$b" && brt run -d ex </dev/null >/dev/null 2>&1)
+out=$(brt exec -e EXTRA=1 --cwd /tmp -u 65534:65534 ex /bin/sh -c 'echo "$(hostname) $FROM $EXTRA $(pwd) $(id -u):$(id -g)"' 2>&1)
+assert_match "exec: the container's hostname, the bundle's env plus -e, --cwd, -u" "^exec-box bundle 1 /tmp 65534:65534$" "$out"
+brt exec -d --pid-file "$SCRATCH/exec.pid" ex /bin/sleep 100 </dev/null >"$SCRATCH/exec.out" 2>&1; rc=$?
+out=$(cat "$SCRATCH/exec.out")
+[ $rc = 0 ] && grep -q sleep "/proc/$(cat "$SCRATCH/exec.pid" 2>/dev/null)/cmdline" 2>/dev/null \
+  && ok "exec -d leaves the process running, its pid in --pid-file" || not_ok "exec -d (exit $rc): $out"
+grep -q "/berth-runtime/ex$" "/proc/$(cat "$SCRATCH/exec.pid" 2>/dev/null)/cgroup" 2>/dev/null \
+  && ok "exec puts the process in the container's cgroup" \
+  || { not_ok "exec puts the process in the container's cgroup"; diag "$(cat "/proc/$(cat "$SCRATCH/exec.pid")/cgroup" 2>&1)"; }
+expect_fail "exec of a missing program" 1 'executable file "nope" not found' brt exec ex nope
+check "kill --all reaches exec'd processes too" brt kill --all ex KILL
+for _ in $(seq 1 200); do brt state ex | grep -q '"stopped"' && break; sleep 0.02; done
+check "delete after kill --all" brt delete ex
+expect_fail "exec in a deleted container" 1 'container ex does not exist' brt exec ex /bin/true
+
+echo passed-fd > "$SCRATCH/fd3"
+b=$(bundle -- /bin/sh -c 'cat <&3; ls /proc/self/fd | wc -l')
+out=$( (cd "$b" && brt run --preserve-fds 1 pfd </dev/null 3<"$SCRATCH/fd3" 2>&1) )
+assert_match "--preserve-fds passes fd 3" "^passed-fd$" "$out"
+assert_match "and no other descriptor leaks in (0, 1, 2, 3 and ls's own)" "^5$" "$out"
+
 host_name=$(hostname)
 b=$(bundle --hostname berth-box --cwd /tmp --user 65534:65534 -e FOO=bar -- /bin/sh -c \
   'echo "host $(hostname) cwd $(pwd) uid $(id -u):$(id -g) foo $FOO"; grep CapEff /proc/self/status')
@@ -259,6 +286,41 @@ assert_match "input typed on the pty reaches the process" "got hello-pty" "$out"
 for _ in $(seq 1 100); do brt state tty1 2>/dev/null | grep -q '"stopped"' && break; sleep 0.02; done
 check "delete after the terminal session" brt delete tty1
 
+# exec -t: a pty for a new process in a running container (berthctl exec -it)
+b=$(bundle -- /bin/sleep 100)
+(cd "$b" && brt run -d tty2 </dev/null >/dev/null 2>&1)
+cat > "$SCRATCH/exec-tty.py" <<'PY'
+import os, socket, subprocess, sys, time
+runtime, root, sock_path = sys.argv[1:4]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sock_path); srv.listen(1); srv.settimeout(20)
+p = subprocess.Popen([runtime, "--root", root, "exec", "-t", "--console-socket", sock_path, "tty2",
+                      "/bin/sh", "-c", "tty; read x; echo got $x; exit 6"])
+conn, _ = srv.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+master = fds[0]
+out = b""
+deadline = time.time() + 20
+while b"/dev/pts" not in out and time.time() < deadline:
+    out += os.read(master, 1024)
+os.write(master, b"typed\n")
+while b"got typed" not in out and time.time() < deadline:
+    try:
+        chunk = os.read(master, 1024)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(errors="replace").replace("\r", ""))
+print("exit", p.wait(20))
+PY
+out=$(timeout 60 python3 "$SCRATCH/exec-tty.py" "$RUNTIME" "$STATE-berth-runtime" "$SCRATCH/exec.sock" 2>&1)
+assert_match "exec -t: the process's stdio is a pty of the container" "^/dev/pts/[0-9]+$" "$out"
+assert_match "exec -t: input typed on the pty reaches it" "got typed" "$out"
+assert_match "exec -t: exec exits with the process's status" "^exit 6$" "$out"
+brt delete --force tty2
+
 # bad input: one clear line, the right exit code, nothing left behind
 b=$(bundle -- /bin/true)
 expect_fail "unknown command" 2 'unknown command "frob"' "$RUNTIME" frob
@@ -268,11 +330,17 @@ expect_fail "an invalid id" 1 'invalid container id "../x"' brt state ../x
 (cd "$b" && brt create dup </dev/null >/dev/null 2>&1)
 expect_fail "create of an existing id" 1 'container dup already exists' brt create --bundle "$b" dup
 expect_fail "an unknown signal" 1 'unknown signal "FROB"' brt kill dup FROB
+expect_fail "exec in a container that was never started" 1 'cannot exec in container dup: it is created' \
+  brt exec dup /bin/true
 brt delete dup
 b=$(bundle -- no-such-program)
 expect_fail "a missing executable fails create" 1 'executable file "no-such-program" not found in \$PATH' \
   brt create --bundle "$b" missing
 [ ! -e "$STATE-berth-runtime/missing" ] && ok "a failed create leaves no state" || not_ok "a failed create leaves no state"
+mkdir -p "$STATE-berth-runtime/half"
+expect_fail "the id of a create killed half-way is taken" 1 'container half already exists' brt create --bundle "$b" half
+check "delete removes what such a create left" brt delete half
+[ ! -e "$STATE-berth-runtime/half" ] && ok "and frees the id" || not_ok "and frees the id"
 python3 - "$b/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -311,5 +379,12 @@ if command -v crun >/dev/null; then
     assert_match "crun runs the same bundle" $'CapEff:\t00000000a80425fb' "$out"
   fi
 fi
+
+# The runtimes remove each container's cgroup; the test's own parent goes here.
+for d in /sys/fs/cgroup/*/"$CGROUP_PREFIX" /sys/fs/cgroup/"$CGROUP_PREFIX"; do
+  [ -d "$d" ] && rmdir "$d" 2>/dev/null
+done
+leftover=$(ls -d /sys/fs/cgroup/*/"$CGROUP_PREFIX" /sys/fs/cgroup/"$CGROUP_PREFIX" 2>/dev/null)
+[ -z "$leftover" ] && ok "no cgroup is left behind" || { not_ok "no cgroup is left behind"; diag "$leftover"; }
 
 finish

@@ -22,7 +22,12 @@ BERTH_SANDBOX_TARGET=basic.target timeout 150 "$SB" start "$DIR" "$SOURCE_DIR" >
   || { echo "Bail out! the systemd sandbox did not boot: $(tail -3 "$DIR.boot.log")"; exit 1; }
 rm -f "$DIR.boot.log"
 inside() { "$SB" exec "$DIR" "$@"; }
-BIN="$BUILD_DIR/src/registry/berth-registry"
+# The unit has PrivateTmp=yes, so a build under /tmp would be out of its
+# sight: install the binary into the sandbox's own /usr/local, as
+# meson install would.
+BIN=/usr/local/libexec/berth-test/berth-registry
+mkdir -p "$DIR/root${BIN%/*}"
+cp "$BUILD_DIR/src/registry/berth-registry" "$DIR/root$BIN"
 PORT=5190
 
 # The units as installed, with ExecStart on the build and another port.
@@ -59,6 +64,13 @@ out=$(inside curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v2/x
 log=$(inside journalctl -u berth-registry.service --no-pager -o cat 2>&1)
 grep -q "serving /var/lib/berth-registry on the socket from systemd" <<<"$log" && ok "the journal shows it started on the socket" || { not_ok "start message in the journal"; diag "$log"; }
 grep -qE '"GET /v2/x/y/tags/list" 404' <<<"$log" && ok "access log lines reach the journal" || { not_ok "access log in the journal"; diag "$log"; }
+fields=$(inside journalctl -u berth-registry.service HTTP_STATUS=404 -o json --no-pager 2>&1 | tail -1)
+python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])
+assert e["HTTP_METHOD"] == "GET" and e["HTTP_PATH"] == "/v2/x/y/tags/list" and e["IMAGE_NAME"] == "x/y", e
+assert e["REMOTE_ADDR"] == "127.0.0.1" and e["REGISTRY_USER"] == "-", e
+' "$fields" 2>/dev/null && ok "access log entries carry fields (journalctl HTTP_STATUS=404)" || { not_ok "journal fields"; diag "$fields"; }
 out=$(inside systemctl stop berth-registry.service berth-registry.socket 2>&1) && ok "stops cleanly" || { not_ok "stop"; diag "$out"; }
 result=$(inside systemctl show -p Result --value berth-registry.service)
 [ "$result" = success ] && ok "the service exited successfully" || not_ok "service result: $result"

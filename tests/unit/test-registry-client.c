@@ -212,6 +212,9 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
       else
         respond (out, 400, "", "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"no\"}]}");
     }
+  else if (g_str_equal (path, "/v2/tags/r/tags/list?n=1"))
+    respond (out, 200, "Link: </v2/tags/r/tags/list?n=1&last=a>; rel=\"next\"\r\n",
+             "{\"name\":\"tags/r\",\"tags\":[\"a\"]}");
   else if (g_str_has_prefix (path, "/v1/search"))
     respond (out, 200, "",
              "{\"num_results\":1,\"query\":\"x\",\"results\":[{\"name\":\"a/b\","
@@ -504,6 +507,23 @@ test_timeout_and_server (void)
 }
 
 static void
+test_tags (void)
+{
+  g_autoptr (BerthRegistryClient) client = client_new (NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autofree char *link = NULL;
+
+  g_assert_true (berth_registry_client_get_tags (client, "tags/r", "n=1", &body, &link, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (link, ==, "</v2/tags/r/tags/list?n=1&last=a>; rel=\"next\"");
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "\"a\""));
+  g_clear_pointer (&body, g_bytes_unref);
+  g_assert_false (berth_registry_client_get_tags (client, "tags/none", NULL, &body, &link, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE);
+}
+
+static void
 test_search (void)
 {
   g_autoptr (BerthRegistryClient) client = client_new (NULL, NULL);
@@ -549,6 +569,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry-client/redirect-tampered", test_redirect_tampered);
   g_test_add_func ("/registry-client/unreachable", test_unreachable);
   g_test_add_func ("/registry-client/search", test_search);
+  g_test_add_func ("/registry-client/tags", test_tags);
   g_test_add_func ("/registry-client/push", test_push);
   g_test_add_func ("/registry-client/timeout-and-server", test_timeout_and_server);
   return g_test_run ();
