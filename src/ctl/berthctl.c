@@ -9,21 +9,36 @@
 #include "ctl.h"
 
 static const CtlVerb verbs[] = {
+  { "create", ctl_verb_create, "Create a container without starting it" },
+  { "exec", ctl_verb_exec, "Run a command in a running container" },
   { "history", ctl_verb_history, "Show how an image was built, layer by layer" },
   { "image", ctl_verb_image, "Manage images (inspect, ls, rm, tag, history, ...)" },
   { "images", ctl_verb_images, "List images" },
   { "import", ctl_verb_import, "Create an image from a root file system tarball" },
   { "info", ctl_verb_info, "Show how berthd is set up on this host" },
+  { "inspect", ctl_verb_inspect, "Show containers' details as JSON" },
+  { "kill", ctl_verb_kill, "Send a signal to running containers" },
+  { "list", ctl_verb_ps, "List containers (as ps)" },
   { "load", ctl_verb_load, "Load images from a docker save or OCI archive" },
   { "login", ctl_verb_login, "Log in to a registry" },
   { "logout", ctl_verb_logout, "Log out of a registry" },
+  { "logs", ctl_verb_logs, "Print a container's output" },
+  { "ps", ctl_verb_ps, "List containers" },
   { "pull", ctl_verb_pull, "Pull an image from a registry" },
   { "push", ctl_verb_push, "Push an image to a registry" },
+  { "restart", ctl_verb_restart, "Restart containers" },
+  { "rm", ctl_verb_rm, "Remove containers" },
   { "rmi", ctl_verb_rmi, "Remove images" },
+  { "run", ctl_verb_run, "Run a command in a new container" },
   { "save", ctl_verb_save, "Save images to an OCI or docker archive" },
   { "search", ctl_verb_search, "Search registries for images" },
+  { "start", ctl_verb_start, "Start containers" },
+  { "status", ctl_verb_status, "Show a container's state, processes and latest output" },
+  { "stop", ctl_verb_stop, "Stop running containers" },
   { "tag", ctl_verb_tag, "Give an image another name" },
+  { "top", ctl_verb_top, "Show a container's processes" },
   { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
+  { "wait", ctl_verb_wait, "Wait for containers to exit; print their exit codes" },
 };
 
 static void

@@ -76,4 +76,20 @@ int ctl_verb_login (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_logout (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_search (BerthCtl *ctl, int argc, char **argv);
 
+/* ctl-containers.c */
+int ctl_verb_run (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_create (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_start (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_stop (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_restart (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_kill (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_rm (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_wait (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_ps (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_logs (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_top (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_status (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_exec (BerthCtl *ctl, int argc, char **argv);
+
 G_END_DECLS

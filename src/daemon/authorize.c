@@ -36,6 +36,17 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Manager", "Logout", ACTION_PREFIX "pull-push" },
   { "org.berth.berth1.Manager", "SearchImages", NULL },
   { "org.berth.berth1.Transfer", "Cancel", ACTION_PREFIX "pull-push" },
+  { "org.berth.berth1.Manager", "ListContainers", NULL },
+  { "org.berth.berth1.Manager", "GetContainer", NULL },
+  { "org.berth.berth1.Manager", "CreateContainer", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Wait", NULL },
+  { "org.berth.berth1.Container", "Start", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Stop", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Kill", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Restart", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Remove", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "OpenLog", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Exec", ACTION_PREFIX "manage-containers" },
 };
 
 static const MethodRule *

@@ -6,11 +6,13 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "container.h"
 #include "daemon.h"
 
 static void
@@ -19,6 +21,7 @@ daemon_clear (BerthDaemon *daemon)
   if (daemon->name_id)
     g_bus_unown_name (daemon->name_id);
   berth_daemon_transfers_shutdown (daemon);
+  berth_daemon_containers_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
@@ -184,6 +187,11 @@ start (BerthDaemon *daemon, GError **error)
                    "--root and --run-dir must be absolute paths");
       return FALSE;
     }
+
+  /* Containers' PID 1s become berthd's children once the runtime's create
+   * has exited, so their exits are berthd's to reap. */
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
+    return berth_error_set_errno (error, errno, "cannot become a child subreaper");
 
   if (!make_dir (daemon->root, 0711, error) || !make_dir (daemon->run_dir, 0755, error))
     return FALSE;

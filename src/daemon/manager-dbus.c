@@ -3,12 +3,13 @@
 
 #include "berth-error.h"
 #include "berth-host.h"
+#include "container.h"
 #include "daemon.h"
 
 #include <string.h>
 
 /* What this berthd can do; grows as capabilities land. */
-static const char *const berth_features[] = { "images", NULL };
+static const char *const berth_features[] = { "images", "containers", NULL };
 
 static char *
 storage_driver (void)
@@ -29,6 +30,8 @@ handle_get_info (BerthManager *manager, GDBusMethodInvocation *invocation, Berth
   g_autofree char *kernel = berth_host_kernel_version ();
   g_autofree char *os = berth_host_os_name ();
   g_autofree char *driver = storage_driver ();
+  guint running = 0;
+  guint containers = berth_daemon_containers_count (daemon, &running);
 
   g_variant_builder_add (&info, "{sv}", "Version", g_variant_new_string (PACKAGE_VERSION));
   g_variant_builder_add (&info, "{sv}", "StorageRoot", g_variant_new_string (daemon->root));
@@ -48,8 +51,8 @@ handle_get_info (BerthManager *manager, GDBusMethodInvocation *invocation, Berth
   g_variant_builder_add (&info, "{sv}", "OperatingSystem", g_variant_new_string (os));
   g_variant_builder_add (&info, "{sv}", "Architecture",
                          g_variant_new_string (berth_host_oci_arch ()));
-  g_variant_builder_add (&info, "{sv}", "Containers", g_variant_new_uint32 (0));
-  g_variant_builder_add (&info, "{sv}", "ContainersRunning", g_variant_new_uint32 (0));
+  g_variant_builder_add (&info, "{sv}", "Containers", g_variant_new_uint32 (containers));
+  g_variant_builder_add (&info, "{sv}", "ContainersRunning", g_variant_new_uint32 (running));
   g_variant_builder_add (&info, "{sv}", "Images",
                          g_variant_new_uint32 (g_hash_table_size (daemon->images)));
   g_variant_builder_add (&info, "{sv}", "Volumes", g_variant_new_uint32 (0));
@@ -118,6 +121,7 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
   g_signal_connect (manager, "handle-reload", G_CALLBACK (handle_reload), daemon);
   berth_manager_images_connect (daemon, manager);
   berth_manager_transfers_connect (daemon, manager);
+  berth_manager_containers_connect (daemon, manager);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (manager));
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (manager), daemon->bus,
@@ -130,5 +134,5 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
 
     berth_daemon_images_apply (daemon, infos, FALSE);
   }
-  return TRUE;
+  return berth_daemon_containers_load (daemon, error);
 }

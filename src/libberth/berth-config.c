@@ -11,11 +11,8 @@
 #define DEFAULT_MAX_LAYER_SIZE (G_GUINT64_CONSTANT (16) << 30)
 
 static const char *const known_keys[] = {
-  "storage/root",
-  "storage/run-dir",
-  "storage/max-layer-size",
-  "runtime/path",
-  "registries/unqualified-search",
+  "storage/root", "storage/run-dir", "storage/max-layer-size",
+  "runtime/path", "runtime/init",    "registries/unqualified-search",
   NULL,
 };
 
@@ -29,6 +26,7 @@ berth_config_new_defaults (void)
   config->root = g_strdup (BERTH_DEFAULT_ROOT);
   config->run_dir = g_strdup (BERTH_DEFAULT_RUN_DIR);
   config->runtime = g_strdup (BERTH_LIBEXECDIR "/berth-runtime");
+  config->init = g_strdup (BERTH_LIBEXECDIR "/berth-init");
   config->max_layer_size = DEFAULT_MAX_LAYER_SIZE;
   config->unqualified_search = g_new0 (char *, 1);
   config->keyfile = g_key_file_new ();
@@ -44,6 +42,7 @@ berth_config_free (BerthConfig *config)
   g_free (config->root);
   g_free (config->run_dir);
   g_free (config->runtime);
+  g_free (config->init);
   g_strfreev (config->unqualified_search);
   g_key_file_unref (config->keyfile);
   g_free (config);
@@ -191,6 +190,7 @@ berth_config_load (const char *path, gboolean must_exist, GError **error)
   take_string (config->keyfile, "storage", "root", &config->root);
   take_string (config->keyfile, "storage", "run-dir", &config->run_dir);
   take_string (config->keyfile, "runtime", "path", &config->runtime);
+  take_string (config->keyfile, "runtime", "init", &config->init);
 
   if (take_string (config->keyfile, "storage", "max-layer-size", &size_str))
     {

@@ -14,6 +14,7 @@ typedef struct
   char *root;                /* [storage] root */
   char *run_dir;             /* [storage] run-dir */
   char *runtime;             /* [runtime] path: the OCI runtime for new containers */
+  char *init;                /* [runtime] init: berth-init, PID 1 of every container */
   guint64 max_layer_size;    /* [storage] max-layer-size, bytes (decompressed) */
   char **unqualified_search; /* [registries] unqualified-search */
   GKeyFile *keyfile;

@@ -53,7 +53,7 @@ test_values (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *path
     = write_config ("[storage]\nroot=/srv/berth\nmax-layer-size=1024\n"
-                    "[runtime]\npath=/usr/bin/runc\n"
+                    "[runtime]\npath=/usr/bin/runc\ninit=/opt/berth-init\n"
                     "[registries]\nunqualified-search=a.example;b.example:5000\n"
                     "[registry b.example:5000]\ninsecure=true\n");
   g_autoptr (BerthConfig) config = berth_config_load (path, TRUE, &error);
@@ -62,6 +62,7 @@ test_values (void)
   g_assert_cmpstr (config->path, ==, path);
   g_assert_cmpstr (config->root, ==, "/srv/berth");
   g_assert_cmpstr (config->runtime, ==, "/usr/bin/runc");
+  g_assert_cmpstr (config->init, ==, "/opt/berth-init");
   g_assert_cmpuint (config->max_layer_size, ==, 1024);
   g_assert_cmpuint (g_strv_length (config->unqualified_search), ==, 2);
   g_assert_cmpstr (config->unqualified_search[1], ==, "b.example:5000");
