@@ -21,6 +21,10 @@ trap '"$SANDBOX" stop "$DIR"' EXIT
 "$SANDBOX" start "$DIR" "$SOURCE_DIR" 2>"$DIR.log" || { echo "Bail out! the sandbox did not boot: $(cat "$DIR.log")"; exit 1; }
 rm -f "$DIR.log"
 in_sandbox() { "$SANDBOX" exec "$DIR" "$@"; }
+# Container roots are overlay mounts, and an overlay's upper directory cannot
+# live on the sandbox's own overlay root: give the storage root a tmpfs, as
+# a real machine gives it a real file system.
+in_sandbox sh -c "mkdir -p /var/lib/berth && mount -t tmpfs -o mode=0711 berth /var/lib/berth"
 in_sandbox sh -c "rm -rf /var/tmp/berth-src && cp -a '$SOURCE_DIR' /var/tmp/berth-src && rm -rf /var/tmp/berth-src/build*"
 
 for round in first second; do
@@ -28,6 +32,7 @@ for round in first second; do
   [ $rc = 0 ] && ok "quickstart succeeds ($round run)" || { not_ok "quickstart ($round run, exit $rc)"; diag "$(tail -20 <<<"$out")"; }
   assert_match "quickstart shows the info table with systemd ($round run)" "Cgroup manager: +systemd" "$out"
   assert_match "quickstart imports busybox through berthd ($round run)" "^busybox +latest +[0-9a-f]{12} " "$out"
+  assert_match "quickstart runs containers ($round run)" "hello from a berth container" "$out"
   assert_match "quickstart pushes to berth-registry and finds it in the index ($round run)" '"name": "demo/busybox"' "$out"
 done
 assert_match "berthd.service is active after the quickstart" "^active\$" "$(in_sandbox systemctl is-active berthd 2>&1)"
