@@ -69,6 +69,12 @@ int ctl_verb_tag (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_rmi (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_history (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_image (BerthCtl *ctl, int argc, char **argv);
+/* ctl-transfers.c */
+int ctl_verb_pull (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_push (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_login (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_logout (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_search (BerthCtl *ctl, int argc, char **argv);
 
 /* ctl-containers.c */
 int ctl_verb_run (BerthCtl *ctl, int argc, char **argv);

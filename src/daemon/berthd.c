@@ -20,6 +20,7 @@ daemon_clear (BerthDaemon *daemon)
 {
   if (daemon->name_id)
     g_bus_unown_name (daemon->name_id);
+  berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
@@ -30,6 +31,7 @@ daemon_clear (BerthDaemon *daemon)
   g_clear_pointer (&daemon->loop, g_main_loop_unref);
   g_clear_pointer (&daemon->config, berth_config_free);
   g_clear_pointer (&daemon->config_path, g_free);
+  g_clear_pointer (&daemon->auth_path, g_free);
   g_clear_pointer (&daemon->root, g_free);
   g_clear_pointer (&daemon->run_dir, g_free);
   g_clear_pointer (&daemon->bus_address, g_free);

@@ -7,6 +7,7 @@
 #include "berth-host.h"
 #include "berth-image-gen.h"
 #include "berth-manager-gen.h"
+#include "berth-transfer-gen.h"
 #include "berth-store.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,9 @@ typedef struct
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
 
+  char *auth_path;       /* registry credentials: auth.json beside the config file */
+  GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
+  guint next_transfer_id;
   GHashTable *containers; /* container ID → BerthContainerRec (container.h) */
   GThreadPool *save_pool; /* one thread: container records are saved in order */
 
@@ -66,6 +70,11 @@ GPtrArray *berth_image_infos_collect (BerthStore *store);
 void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean emit);
 char *berth_image_object_path (const char *id);
 void berth_daemon_images_clear (BerthDaemon *daemon);
+
+/* manager-transfers.c: pulls, pushes, logins and searches. */
+void berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager);
+/* Cancels every transfer and waits for them to end (at exit). */
+void berth_daemon_transfers_shutdown (BerthDaemon *daemon);
 
 /* manager-images.c: the Manager's image methods. */
 void berth_manager_images_connect (BerthDaemon *daemon, BerthManager *manager);

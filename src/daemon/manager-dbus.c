@@ -120,6 +120,7 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
   g_signal_connect (manager, "handle-get-info", G_CALLBACK (handle_get_info), daemon);
   g_signal_connect (manager, "handle-reload", G_CALLBACK (handle_reload), daemon);
   berth_manager_images_connect (daemon, manager);
+  berth_manager_transfers_connect (daemon, manager);
   berth_manager_containers_connect (daemon, manager);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (manager));
 

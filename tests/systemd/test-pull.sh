@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Pulls under a real systemd (in the nspawn sandbox): berthd runs berth-pull
+# as a sandboxed transient service, and a tampered blob behind a redirect
+# is still refused there.
+set -uo pipefail
+: "${BUILD_DIR:?run through meson test}"
+: "${SOURCE_DIR:?run through meson test}"
+
+n=0; failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+diag() { sed 's/^/# /' <<<"$*"; }
+assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; return 1; fi; }
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
+command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
+command -v skopeo >/dev/null || { echo "1..0 # SKIP skopeo is not installed"; exit 0; }
+
+SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
+DIR=$(mktemp -d /tmp/berth-sd-pull.XXXXXX)
+trap '"$SANDBOX" stop "$DIR" >/dev/null 2>&1' EXIT
+binds=("$SOURCE_DIR")
+case "$BUILD_DIR" in "$SOURCE_DIR"/*) ;; *) binds+=("$BUILD_DIR") ;; esac
+if ! "$SANDBOX" start "$DIR" "${binds[@]}" 2>"$DIR.err"; then
+  echo "Bail out! the sandbox did not boot: $(cat "$DIR.err")"; rm -f "$DIR.err"; exit 1
+fi
+rm -f "$DIR.err"
+inside() { "$SANDBOX" exec "$DIR" "$@"; }
+
+out=$(inside meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1) || { echo "Bail out! install: $out"; exit 1; }
+inside systemctl daemon-reload
+inside busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
+
+REG=$BUILD_DIR/src/registry/berth-registry
+W=/var/tmp/pulltest
+inside mkdir -p $W/reg $W/evil
+: | inside tee $W/empty.conf >/dev/null
+printf 'alicepw\n' | inside "$REG" --config $W/empty.conf --root $W/reg user add alice >/dev/null
+inside systemd-run --quiet --unit=test-reg -p Environment=ASAN_OPTIONS=detect_leaks=0 \
+  "$REG" --config $W/empty.conf --root $W/reg --listen 127.0.0.1:5750 \
+  --redirect-blobs-to http://127.0.0.1:5751
+inside systemd-run --quiet --unit=test-evil python3 "$SOURCE_DIR/tests/integration/pull-mirror.py" 5751 $W/reg/blobs --tamper
+for _ in $(seq 100); do inside curl -s -o /dev/null http://127.0.0.1:5750/v1/_ping && break; sleep 0.1; done
+inside python3 "$SOURCE_DIR/tests/integration/make-oci-image.py" $W/bb --busybox >/dev/null
+inside skopeo copy -q --dest-tls-verify=false --dest-creds alice:alicepw oci:$W/bb:latest \
+  docker://127.0.0.1:5750/alice/busybox:latest || echo "Bail out! skopeo copy failed"
+
+# Through the redirect to the tampering mirror: refused.
+out=$(inside berthctl pull 127.0.0.1:5750/alice/busybox:latest 2>&1); rc=$?
+[ $rc = 1 ] && ok "a tampered blob behind a redirect fails the pull" || not_ok "tampered pull (exit $rc)"
+assert_match "the error names the digests and the mirror" "does not match its digest \(got sha256:[0-9a-f]{64}\) from 127.0.0.1:5751" "$out" \
+  || diag "$(inside journalctl --no-pager -o cat -u 'berth-pull-*' -u berthd 2>&1 | tail -30)"
+journal=$(inside journalctl --no-pager -o cat 2>&1)
+assert_match "berth-pull ran as a transient service" "berth-pull-[0-9]+-1.service" "$(inside journalctl --no-pager 2>&1 | grep berth-pull-)"
+assert_match "berthd runs under the systemd cgroup manager" "^Cgroup manager: +systemd$" "$(inside berthctl info 2>&1)"
+
+# The honest path: stop redirecting.
+inside systemctl stop test-reg
+inside systemd-run --quiet --unit=test-reg2 -p Environment=ASAN_OPTIONS=detect_leaks=0 \
+  "$REG" --config $W/empty.conf --root $W/reg --listen 127.0.0.1:5750
+for _ in $(seq 100); do inside curl -s -o /dev/null http://127.0.0.1:5750/v1/_ping && break; sleep 0.1; done
+out=$(inside berthctl pull -q 127.0.0.1:5750/alice/busybox:latest 2>&1); rc=$?
+[ $rc = 0 ] && ok "the pull succeeds from the registry itself" || { not_ok "pull (exit $rc)"; diag "$out"; }
+assert_match "the image is there" "127.0.0.1:5750/alice/busybox +latest" "$(inside berthctl images 2>&1)"
+props=$(inside journalctl --no-pager -o cat 2>&1 | grep -c "berth-pull-[0-9]*-2.service" )
+[ "$props" -ge 1 ] && ok "the second pull had its own service" || not_ok "no berth-pull-*-2.service in the journal"
+
+inside systemctl stop test-reg2 test-evil berthd >/dev/null 2>&1
+echo "1..$n"
+[ "$failed" = 0 ]
