@@ -2,30 +2,10 @@
 # Pulls under a real systemd (in the nspawn sandbox): berthd runs berth-pull
 # as a sandboxed transient service, and a tampered blob behind a redirect
 # is still refused there.
-set -uo pipefail
-: "${BUILD_DIR:?run through meson test}"
-: "${SOURCE_DIR:?run through meson test}"
-
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag() { sed 's/^/# /' <<<"$*"; }
-assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no \"$2\" in: $3"; return 1; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to boot systemd in a sandbox"; exit 0; }
-command -v systemd-nspawn >/dev/null || { echo "1..0 # SKIP systemd-nspawn is not installed"; exit 0; }
+. "$(dirname "$0")/lib.sh"
 command -v skopeo >/dev/null || { echo "1..0 # SKIP skopeo is not installed"; exit 0; }
-
-SANDBOX="$SOURCE_DIR/tests/systemd/sandbox"
-DIR=$(mktemp -d /tmp/berth-sd-pull.XXXXXX)
-trap '"$SANDBOX" stop "$DIR" >/dev/null 2>&1' EXIT
-binds=("$SOURCE_DIR")
-case "$BUILD_DIR" in "$SOURCE_DIR"/*) ;; *) binds+=("$BUILD_DIR") ;; esac
-if ! "$SANDBOX" start "$DIR" "${binds[@]}" 2>"$DIR.err"; then
-  echo "Bail out! the sandbox did not boot: $(cat "$DIR.err")"; rm -f "$DIR.err"; exit 1
-fi
-rm -f "$DIR.err"
-inside() { "$SANDBOX" exec "$DIR" "$@"; }
+boot_sandbox
+inside() { in_sandbox "$@"; }
 
 out=$(inside meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1) || { echo "Bail out! install: $out"; exit 1; }
 inside systemctl daemon-reload
@@ -66,5 +46,4 @@ props=$(inside journalctl --no-pager -o cat 2>&1 | grep -c "berth-pull-[0-9]*-2.
 [ "$props" -ge 1 ] && ok "the second pull had its own service" || not_ok "no berth-pull-*-2.service in the journal"
 
 inside systemctl stop test-reg2 test-evil berthd >/dev/null 2>&1
-echo "1..$n"
-[ "$failed" = 0 ]
+finish

@@ -16,7 +16,8 @@ for round in first second; do
   assert_match "quickstart shows the info table with systemd ($round run)" "Cgroup manager: +systemd" "$out"
   assert_match "quickstart imports busybox through berthd ($round run)" "^busybox +latest +[0-9a-f]{12} " "$out"
   assert_match "quickstart runs containers ($round run)" "hello from a berth container" "$out"
-  assert_match "quickstart pushes to berth-registry and finds it in the index ($round run)" '"name": "demo/busybox"' "$out"
+  assert_match "quickstart pushes to berth-registry and finds it in the index ($round run)" "^127.0.0.1:5050/demo/busybox " "$out"
+  assert_match "quickstart pulls the image back and runs it ($round run)" "pulled back, verified, and running" "$out"
 done
 assert_match "berthd.service is active after the quickstart" "^active\$" "$(in_sandbox systemctl is-active berthd 2>&1)"
 assert_match "the documented config was put in /etc/berth" "^\[storage\]" "$(in_sandbox cat /etc/berth/berth.conf 2>&1)"
