@@ -15,47 +15,10 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "berth-signal.h"
 #include "container.h"
 
 #define STOP_KILL_TIMEOUT 10
-
-static const struct
-{
-  const char *name;
-  int signo;
-} signal_names[] = {
-  { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
-  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
-  { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
-  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
-  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
-  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-  { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "PWR", SIGPWR },       { "SYS", SIGSYS },
-};
-
-/* "TERM", "SIGTERM", "term" or "15"; -1 when it names no signal. */
-static int
-parse_signal (const char *text)
-{
-  const char *name = text;
-  guint64 n;
-
-  if (text == NULL || *text == '\0')
-    return -1;
-  if (g_ascii_isdigit (*text))
-    {
-      if (!g_ascii_string_to_unsigned (text, 10, 1, SIGRTMAX, &n, NULL))
-        return -1;
-      return (int)n;
-    }
-  if (g_ascii_strncasecmp (name, "SIG", 3) == 0)
-    name += 3;
-  for (gsize i = 0; i < G_N_ELEMENTS (signal_names); i++)
-    if (g_ascii_strcasecmp (signal_names[i].name, name) == 0)
-      return signal_names[i].signo;
-  return -1;
-}
 
 static void return_error (GDBusMethodInvocation *invocation, BerthError code, const char *format,
                           ...) G_GNUC_PRINTF (3, 4);
@@ -300,7 +263,7 @@ static gboolean
 handle_kill (BerthContainer *skeleton, GDBusMethodInvocation *invocation, const char *signal_name,
              BerthContainerRec *rec)
 {
-  int signo = parse_signal (signal_name);
+  int signo = berth_signal_parse (signal_name);
 
   if (signo < 0)
     {

@@ -8,6 +8,7 @@
  * beside this program, with the same command line. */
 #include "config.h"
 
+#include "berth-signal.h"
 #include "runtime.h"
 
 #include <dirent.h>
@@ -174,7 +175,7 @@ cmd_kill (const RtGlobal *global, int argc, char **argv)
                          "Send a signal (default TERM) to a container's process.", entries, 1, 2);
   if (argc > 2)
     {
-      signo = rt_signal_parse (argv[2]);
+      signo = berth_signal_parse (argv[2]);
       if (signo <= 0)
         {
           rt_log_error ("unknown signal \"%s\": use a name such as TERM or KILL, or a number",

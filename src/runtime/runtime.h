@@ -105,9 +105,6 @@ int rt_state_open_pidfd (const RtState *state);
  * *zombie when it exited but was not reaped yet. */
 guint64 rt_proc_start_time (pid_t pid, gboolean *zombie);
 
-/* "KILL", "SIGKILL", "kill" or "9"; -1 when unknown. */
-int rt_signal_parse (const char *name);
-
 /* Sets @error (RT_ERROR_FAILED) to "MESSAGE: strerror(errsv)"; returns FALSE. */
 gboolean rt_set_errno (GError **error, int errsv, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
