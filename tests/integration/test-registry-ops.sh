@@ -220,7 +220,8 @@ if command -v systemd-socket-activate >/dev/null; then
   systemd-socket-activate -l 127.0.0.1:5135 "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" \
     --root "$SCRATCH/sock" >"$SCRATCH/sock.log" 2>&1 &
   spid=$!; _pids+=("$spid")
-  sleep 0.3
+  # Wait for the listening socket itself, however slow the machine is.
+  for _ in $(seq 1 100); do [ -n "$(ss -Hltn 'sport = :5135' 2>/dev/null)" ] && break; sleep 0.05; done
   req GET http://127.0.0.1:5135/v1/_ping
   expect "serves on the socket systemd passes" 200
   expect_header "/v1/_ping says standalone" X-Docker-Registry-Standalone '^true$'
