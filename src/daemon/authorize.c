@@ -59,37 +59,22 @@ find_rule (const char *interface, const char *method)
   return NULL;
 }
 
+/* Asks the bus daemon for a number it knows of the caller:
+ * "GetConnectionUnixUser" or "GetConnectionUnixProcessID". */
 static gboolean
-caller_uid (GDBusMethodInvocation *invocation, guint32 *out_uid, GError **error)
+caller_credential (GDBusMethodInvocation *invocation, const char *bus_method, guint32 *out,
+                   GError **error)
 {
   GDBusConnection *connection = g_dbus_method_invocation_get_connection (invocation);
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
   g_autoptr (GVariant) reply = NULL;
 
-  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetConnectionUnixUser",
-                                       g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  reply = g_dbus_connection_call_sync (
+    connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", bus_method,
+    g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (reply == NULL)
     return FALSE;
-  g_variant_get (reply, "(u)", out_uid);
-  return TRUE;
-}
-
-static gboolean
-caller_pid (GDBusMethodInvocation *invocation, guint32 *out_pid, GError **error)
-{
-  GDBusConnection *connection = g_dbus_method_invocation_get_connection (invocation);
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
-  g_autoptr (GVariant) reply = NULL;
-
-  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
-                                       g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(u)", out_pid);
+  g_variant_get (reply, "(u)", out);
   return TRUE;
 }
 
@@ -122,7 +107,7 @@ check_polkit (BerthDaemon *daemon, GDBusMethodInvocation *invocation, const char
     {
       guint32 pid;
 
-      if (!caller_pid (invocation, &pid, error))
+      if (!caller_credential (invocation, "GetConnectionUnixProcessID", &pid, error))
         return FALSE;
       subject = polkit_unix_process_new_for_owner (pid, 0, uid);
     }
@@ -171,7 +156,7 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
   if (g_dbus_method_invocation_get_sender (invocation) == NULL)
     return TRUE;
 
-  if (!caller_uid (invocation, &uid, &error))
+  if (!caller_credential (invocation, "GetConnectionUnixUser", &uid, &error))
     {
       g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
                                              "cannot identify the caller: %s", error->message);

@@ -24,8 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int
-connect_console (const char *path, GError **error)
+int
+rt_console_socket_connect (const char *path, GError **error)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   int fd;
@@ -198,7 +198,7 @@ rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **erro
       goto fail;
     }
   if (options->console_socket
-      && (console_fd = connect_console (options->console_socket, error)) < 0)
+      && (console_fd = rt_console_socket_connect (options->console_socket, error)) < 0)
     goto fail;
 
   ns_fds = g_new (int, spec->n_namespaces + 1);

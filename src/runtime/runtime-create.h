@@ -19,6 +19,10 @@ typedef struct
  * behind. */
 pid_t rt_create (const RtGlobal *global, const RtCreateOptions *options, GError **error);
 
+/* Connects to the --console-socket at @path (create and exec -t send the
+ * pty master there); -1 with @error set on failure. */
+int rt_console_socket_connect (const char *path, GError **error);
+
 /* A fork (with CLONE_NEW* @flags), started in the cgroup2 directory
  * @cgroup_fd with clone3 when it is >= 0; *@placed says whether that
  * worked. 0 in the child, as fork. */

@@ -75,31 +75,6 @@ apply_overrides (RtSpec *spec, const RtExecOptions *o, GError **error)
 }
 
 static int
-connect_socket (const char *path, GError **error)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (path) >= sizeof addr.sun_path)
-    {
-      g_set_error (error, RT_ERROR, RT_ERROR_INVALID, "the console socket path %s is too long",
-                   path);
-      return -1;
-    }
-  strcpy (addr.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-    {
-      int errsv = errno;
-      if (fd >= 0)
-        close (fd);
-      rt_set_errno (error, errsv, "cannot connect to the console socket %s", path);
-      return -1;
-    }
-  return fd;
-}
-
-static int
 wait_forwarding (pid_t pid, const sigset_t *forwarded)
 {
   for (;;)
@@ -170,7 +145,7 @@ rt_exec (const RtGlobal *global, const RtExecOptions *o, GError **error)
   if (state->cgroup_unified)
     cgroup_fd = open (state->cgroup_unified, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (o->console_socket && spec->terminal
-      && (console_fd = connect_socket (o->console_socket, error)) < 0)
+      && (console_fd = rt_console_socket_connect (o->console_socket, error)) < 0)
     goto out;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
     {
