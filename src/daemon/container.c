@@ -41,6 +41,32 @@ state_from_string (const char *name, BerthContainerState *out)
   return FALSE;
 }
 
+BerthContainerMount *
+berth_container_mount_new (const char *type, const char *name, const char *source,
+                           const char *destination, gboolean read_only)
+{
+  BerthContainerMount *mount = g_new0 (BerthContainerMount, 1);
+
+  mount->type = g_strdup (type);
+  mount->name = g_strdup (name);
+  mount->source = g_strdup (source);
+  mount->destination = g_strdup (destination);
+  mount->read_only = read_only;
+  return mount;
+}
+
+void
+berth_container_mount_free (BerthContainerMount *mount)
+{
+  if (mount == NULL)
+    return;
+  g_free (mount->type);
+  g_free (mount->name);
+  g_free (mount->source);
+  g_free (mount->destination);
+  g_free (mount);
+}
+
 BerthContainerRec *
 berth_container_rec_new (BerthDaemon *daemon)
 {
@@ -51,6 +77,7 @@ berth_container_rec_new (BerthDaemon *daemon)
   rec->log_fds[0] = rec->log_fds[1] = -1;
   rec->init = TRUE;
   rec->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rec->mounts = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_container_mount_free);
   rec->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   rec->stop_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   rec->remove_waiters = g_ptr_array_new_with_free_func (g_object_unref);
@@ -85,6 +112,7 @@ berth_container_rec_free (BerthContainerRec *rec)
   g_free (rec->hostname);
   g_free (rec->runtime);
   g_hash_table_unref (rec->labels);
+  g_ptr_array_unref (rec->mounts);
   g_ptr_array_unref (rec->waiters);
   g_ptr_array_unref (rec->stop_waiters);
   g_ptr_array_unref (rec->remove_waiters);
@@ -153,6 +181,25 @@ add_settings (JsonBuilder *b, BerthContainerRec *rec)
       json_builder_add_string_value (b, value);
     }
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "Mounts");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rec->mounts->len; i++)
+    {
+      BerthContainerMount *m = rec->mounts->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "Type");
+      json_builder_add_string_value (b, m->type);
+      json_builder_set_member_name (b, "Name");
+      json_builder_add_string_value (b, m->name ? m->name : "");
+      json_builder_set_member_name (b, "Source");
+      json_builder_add_string_value (b, m->source);
+      json_builder_set_member_name (b, "Destination");
+      json_builder_add_string_value (b, m->destination);
+      json_builder_set_member_name (b, "ReadOnly");
+      json_builder_add_boolean_value (b, m->read_only);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
 }
 
 JsonNode *
@@ -222,6 +269,35 @@ get_str (JsonObject *o, const char *key)
   return s && *s ? g_strdup (s) : NULL;
 }
 
+static gboolean
+get_mounts (JsonObject *o, GPtrArray *mounts, GError **error)
+{
+  JsonArray *a
+    = json_object_has_member (o, "Mounts") ? json_object_get_array_member (o, "Mounts") : NULL;
+
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    {
+      JsonNode *node = json_array_get_element (a, i);
+      JsonObject *m = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      g_autofree char *type = m ? get_str (m, "Type") : NULL;
+      g_autofree char *name = m ? get_str (m, "Name") : NULL;
+      g_autofree char *source = m ? get_str (m, "Source") : NULL;
+      g_autofree char *destination = m ? get_str (m, "Destination") : NULL;
+
+      if (type == NULL || source == NULL || destination == NULL)
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+                       "container record with a mount lacking Type, Source or Destination");
+          return FALSE;
+        }
+      g_ptr_array_add (mounts,
+                       berth_container_mount_new (
+                         type, name, source, destination,
+                         json_object_get_boolean_member_with_default (m, "ReadOnly", FALSE)));
+    }
+  return TRUE;
+}
+
 BerthContainerRec *
 berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **error)
 {
@@ -276,6 +352,8 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
             g_hash_table_insert (rec->labels, g_strdup (l->data), g_strdup (v));
         }
     }
+  if (!get_mounts (o, rec->mounts, error))
+    return NULL;
   if (!state_from_string (json_object_get_string_member_with_default (o, "State", ""), &rec->state))
     rec->state = BERTH_CONTAINER_EXITED;
   rec->pid = json_object_get_int_member_with_default (o, "Pid", 0);

@@ -27,6 +27,23 @@ typedef enum
 
 typedef struct _BerthContainerRec BerthContainerRec;
 
+/* A volume or host directory mounted into the container: bind mounts
+ * outside the overlay, so never part of its diff or of a commit. */
+typedef struct
+{
+  char *type;        /* "volume" or "bind" */
+  char *name;        /* the volume's name; NULL for a host bind mount */
+  char *source;      /* the host directory mounted */
+  char *destination; /* absolute path inside the container */
+  gboolean read_only;
+} BerthContainerMount;
+
+BerthContainerMount *berth_container_mount_new (const char *type, const char *name,
+                                                const char *source, const char *destination,
+                                                gboolean read_only);
+void berth_container_mount_free (BerthContainerMount *mount);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainerMount, berth_container_mount_free)
+
 struct _BerthContainerRec
 {
   BerthDaemon *daemon;
@@ -45,6 +62,7 @@ struct _BerthContainerRec
   gint64 pids_limit;
   char *runtime;
   GHashTable *labels;
+  GPtrArray *mounts; /* BerthContainerMount, in mount order */
 
   BerthContainerState state;
   gboolean busy; /* a start or a removal is under way */
