@@ -342,7 +342,12 @@ create_locked (BerthVolumeStore *store, const char *name, GHashTable *labels, gb
       berth_fs_rm_rf_at (store->dirfd, name, NULL);
       return NULL;
     }
-  g_hash_table_insert (store->volumes, info->name, berth_volume_info_copy (info));
+  {
+    BerthVolumeInfo *kept = berth_volume_info_copy (info);
+
+    /* The table's key is the name of the record it holds. */
+    g_hash_table_insert (store->volumes, kept->name, kept);
+  }
   return g_steal_pointer (&info);
 
 fail:
