@@ -700,11 +700,12 @@ out:
   return at.exit_code;
 }
 
+/* run --rm: with its anonymous volumes, as docker does. */
 static void
 remove_quietly (BerthCtl *ctl, const char *path)
 {
   g_autoptr (GVariant) r
-    = call_container (ctl, path, "Remove", g_variant_new ("(bb)", FALSE, FALSE), NULL);
+    = call_container (ctl, path, "Remove", g_variant_new ("(bb)", FALSE, TRUE), NULL);
 }
 
 static void

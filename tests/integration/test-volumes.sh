@@ -142,6 +142,18 @@ tar -tf "$VOLDIR/backups/_data/db.tar" 2>/dev/null | grep -q "./table" && ok "th
 assert_match "UsedBy lists both users" "$db.*$backup|$backup.*$db" "$(vfield dbdata UsedBy)"
 expect_fail "the error names every user" 1 "in use by containers db \(${db:0:12}\), backup \(${backup:0:12}\)" bctl volume rm dbdata
 
+# repeatable, each with its own mode
+bctl create --name src1 -v from1:/a busybox true >/dev/null && bctl create --name src2 -v from2:/b busybox true >/dev/null
+out=$(bctl run --rm --volumes-from src1 --volumes-from src2:ro busybox sh -c 'echo 1 > /a/x && cat /a/x; echo 2 > /b/x' 2>&1)
+grep -q "^1$" <<<"$out" && grep -qi "read-only" <<<"$out" && [ -f "$VOLDIR/from1/_data/x" ] && [ ! -e "$VOLDIR/from2/_data/x" ] \
+  && ok "--volumes-from is repeatable, each with its own mode" || { not_ok "--volumes-from repeatable"; diag "$out"; }
+expect_fail "--volumes-from with an unknown mode" 125 'unknown mode "rx"' bctl run --rm --volumes-from src1:rx busybox true
+check "rm the sources" bctl rm src1 src2
+check "run --rm -v /path" bctl run --rm -v /anon-rm busybox touch /anon-rm/x
+[ "$(vols)" = "$(printf '%s\n' backups dbdata from1 from2 newvol "$scratch_vol" | sort | tr '\n' ' ')" ] \
+  && ok "run --rm removes its anonymous volume" || { not_ok "run --rm removes its anonymous volume"; diag "$(vols)"; }
+check "volume rm of two volumes" bctl volume rm from1 from2
+
 # --- an image's VOLUME: an anonymous volume filled from the image -------------------------
 c=$(bctl create --name withvol withvol:1 sh -c 'ls -ln /srv/data; stat -c "%u:%g %a" /srv/data /srv/data/sub; cat /srv/data/hello; echo more > /srv/data/new')
 out=$(bctl start -a withvol 2>&1)
