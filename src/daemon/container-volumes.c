@@ -25,6 +25,8 @@ volume_source (BerthDaemon *daemon, const char *name)
                            NULL);
 }
 
+/* The names berthd gives anonymous volumes; -v takes them only for
+ * volumes that exist, so a volume made under such a name is anonymous. */
 static gboolean
 is_anonymous_name (const char *name)
 {
@@ -76,6 +78,17 @@ add_volume (BerthContainerRec *rec, const char *text, GError **error)
     case BERTH_VOLUME_SPEC_NAMED:
       if (!check_not_removing (daemon, spec->source, error))
         return FALSE;
+      /* Such names are how anonymous volumes are told apart when made. */
+      if (is_anonymous_name (spec->source))
+        {
+          g_autoptr (BerthVolumeInfo) info
+            = berth_volume_store_lookup (daemon->volumes->store, spec->source, error);
+          if (info == NULL)
+            {
+              g_prefix_error (error, "names of 64 hex digits are kept for anonymous volumes: ");
+              return FALSE;
+            }
+        }
       source = volume_source (daemon, spec->source);
       g_ptr_array_add (rec->mounts, berth_container_mount_new ("volume", spec->source, source,
                                                                spec->destination, spec->read_only));

@@ -94,6 +94,7 @@ expect_fail "-v over the root" 125 'over the container.s root' bctl run --rm -v 
 expect_fail "-v with an unknown mode" 125 'unknown mode "rx"' bctl run --rm -v vol1:/data:rx busybox true
 expect_fail "--volumes-from an unknown container" 125 'no such container: ghost' bctl run --rm --volumes-from ghost busybox true
 expect_fail "a bind mount of a missing host path" 125 "cannot bind-mount the host path $SCRATCH/missing: No such file" bctl run --rm -v "$SCRATCH/missing:/data" busybox true
+expect_fail "-v with a 64-hex name that is no volume" 125 "names of 64 hex digits are kept for anonymous volumes: no such volume: $(printf 'ab%.0s' $(seq 1 32))" bctl run --rm -v "$(printf 'ab%.0s' $(seq 1 32)):/data" busybox true
 expect_fail "two mounts on one path" 125 'two mounts on /data' bctl run --rm -v a1:/data -v a2:/data busybox true
 expect_fail "volume rm of a missing volume" 1 'no such volume: ghost' bctl volume rm ghost
 check "volume rm -f of a missing volume is no error" bctl volume rm -f ghost
@@ -101,6 +102,8 @@ expect_fail "volume inspect of a missing volume" 1 'no such volume: ghost' bctl 
 [ "$(vols)" = "$before" ] && ok "bad input created no volume" || { not_ok "bad input created no volume"; diag "$(vols)"; }
 [ "$(bctl ps -aq | sort | tr '\n' ' ')" = "$before_ps" ] && ok "bad input created no container" || not_ok "bad input created no container"
 ls -A "$VOLDIR" | grep -q '^\.' && { not_ok "no leftovers in the volume store"; diag "$(ls -A "$VOLDIR")"; } || ok "no leftovers in the volume store"
+
+assert_match "info counts the volumes" "Volumes: +1$" "$(bctl info)"
 
 # --- named volumes keep data across containers ------------------------------------------
 check "a container writes into a named volume" bctl run --rm -v dbdata:/var/lib/data busybox sh -c 'echo row1 > /var/lib/data/table'
