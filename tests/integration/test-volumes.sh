@@ -145,6 +145,21 @@ tar -tf "$VOLDIR/backups/_data/db.tar" 2>/dev/null | grep -q "./table" && ok "th
 assert_match "UsedBy lists both users" "$db.*$backup|$backup.*$db" "$(vfield dbdata UsedBy)"
 expect_fail "the error names every user" 1 "in use by containers db \(${db:0:12}\), backup \(${backup:0:12}\)" bctl volume rm dbdata
 
+# --- the D-Bus API itself ------------------------------------------------------------------
+mgr() { gdbus call --address "$BUS_ADDRESS" --dest org.berth.berth1 --object-path /org/berth/berth1 --method "org.berth.berth1.Manager.$1" "${@:2}" 2>&1; }
+assert_match "RemoveVolume of a volume in use: org.berth.berth1.Error.InUse" "org.berth.berth1.Error.InUse" "$(mgr RemoveVolume dbdata false)"
+assert_match "GetVolume of no volume: org.berth.berth1.Error.NoSuchVolume" "org.berth.berth1.Error.NoSuchVolume" "$(mgr GetVolume ghost)"
+assert_match "CreateVolume with a bad name: org.berth.berth1.Error.InvalidArgument" "org.berth.berth1.Error.InvalidArgument.*invalid volume name" "$(mgr CreateVolume a/b '{}')"
+assert_match "CreateVolume refuses unknown options" "InvalidArgument.*unknown volume option \"size\"" "$(mgr CreateVolume x "{'size': <'1g'>}")"
+assert_match "CreateContainer refuses volumes of the wrong type" "InvalidArgument.*option \"volumes\" must be of type as" "$(mgr CreateContainer busybox '[]' "{'volumes': <'/data'>}")"
+out=$(mgr CreateVolume db-1.x "{'labels': <{'k': 'v'}>}")
+assert_match "CreateVolume returns the object, its name escaped" "objectpath '/org/berth/berth1/volume/db_2d1_2ex'" "$out"
+out=$(gdbus introspect --address "$BUS_ADDRESS" --dest org.berth.berth1 --object-path /org/berth/berth1/volume/db_2d1_2ex 2>&1)
+assert_match "its properties" "readonly s Name = 'db-1.x'" "$out"
+assert_match "its labels" "readonly a\{ss\} Labels = \{'k': 'v'\}" "$out"
+assert_match "ListVolumes gives name, mountpoint, created, anonymous, users, path" "\('dbdata', '$VOLDIR/dbdata/_data', (uint64 )?[0-9]+, false, \['$db', '$backup'\], (objectpath )?'/org/berth/berth1/volume/dbdata'\)" "$(mgr ListVolumes)"
+check "RemoveVolume" mgr RemoveVolume db-1.x false
+
 # repeatable, each with its own mode
 bctl create --name src1 -v from1:/a busybox true >/dev/null && bctl create --name src2 -v from2:/b busybox true >/dev/null
 out=$(bctl run --rm --volumes-from src1 --volumes-from src2:ro busybox sh -c 'echo 1 > /a/x && cat /a/x; echo 2 > /b/x' 2>&1)
