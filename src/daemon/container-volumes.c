@@ -231,87 +231,105 @@ dir_is_empty (const char *path)
   return dir != NULL && g_dir_read_name (dir) == NULL;
 }
 
-/* Fills the empty volumes from the image: its root file system mounted for
- * a moment with the container's own (still empty) upper directory. */
-static gboolean
-populate (BerthContainerRec *rec, GPtrArray *candidates, GError **error)
+/* The image's root file system, mounted for a moment (with the container's
+ * own, still empty, upper directory) to fill volumes from. */
+static char *
+mount_image (BerthContainerRec *rec, GError **error)
 {
   BerthStore *store = rec->daemon->store;
   g_autofree char *upper = g_build_filename (rec->dir, "upper", NULL);
   g_autofree char *work = g_build_filename (rec->dir, "work", NULL);
   g_autofree char *target = g_build_filename (rec->dir, "populate", NULL);
-  gboolean ok = TRUE;
 
   if (g_mkdir_with_parents (upper, 0700) < 0 || g_mkdir_with_parents (work, 0700) < 0
       || g_mkdir_with_parents (target, 0700) < 0)
-    return berth_error_set_errno (error, errno, "cannot create %s", rec->dir);
+    return berth_error_set_errno (error, errno, "cannot create %s", rec->dir), NULL;
   if (chmod (upper, 0755) < 0)
-    return berth_error_set_errno (error, errno, "cannot set up %s", upper);
+    return berth_error_set_errno (error, errno, "cannot set up %s", upper), NULL;
   if (!berth_store_hold_image (store, rec->image_id, error))
-    return FALSE;
+    return NULL;
   if (!berth_store_mount_image (store, rec->image_id, upper, work, target, error))
     {
       berth_store_release_image (store, rec->image_id);
-      return FALSE;
+      return NULL;
     }
-  for (guint i = 0; ok && i < candidates->len; i++)
-    {
-      BerthContainerMount *m = candidates->pdata[i];
-      gboolean copied = FALSE;
+  return g_steal_pointer (&target);
+}
 
-      ok = berth_volume_populate (target, m->destination, m->source, &copied, error);
-      if (!ok)
-        g_prefix_error (error, "cannot fill volume %.12s from the image's %s: ", m->name,
-                        m->destination);
-      else if (copied)
-        g_debug ("container %.12s: volume %s filled from the image's %s", rec->id, m->name,
-                 m->destination);
-    }
-  if (!berth_overlay_unmount (target, ok ? error : NULL))
-    ok = FALSE;
-  else
+static gboolean
+unmount_image (BerthContainerRec *rec, const char *target, GError **error)
+{
+  gboolean ok = berth_overlay_unmount (target, error);
+
+  if (ok)
     rmdir (target);
-  berth_store_release_image (store, rec->image_id);
+  berth_store_release_image (rec->daemon->store, rec->image_id);
+  return ok;
+}
+
+/* Makes the volumes that do not exist yet, filled from the image where it
+ * has content at their paths (a new volume appears complete), and fills
+ * existing empty ones in place, as docker does. */
+static gboolean
+make_volumes (BerthContainerRec *rec, GPtrArray *created, GError **error)
+{
+  BerthVolumeStore *store = rec->daemon->volumes->store;
+  g_autofree char *image_root = NULL;
+  gboolean ok = TRUE, need_image = FALSE;
+
+  for (guint i = 0; i < rec->mounts->len && !need_image; i++)
+    {
+      BerthContainerMount *m = rec->mounts->pdata[i];
+      g_autoptr (BerthVolumeInfo) info = NULL;
+
+      if (!g_str_equal (m->type, "volume"))
+        continue;
+      info = berth_volume_store_lookup (store, m->name, NULL);
+      need_image = info == NULL || dir_is_empty (m->source);
+    }
+  if (need_image)
+    {
+      image_root = mount_image (rec, error);
+      if (image_root == NULL)
+        return FALSE;
+    }
+  for (guint i = 0; ok && i < rec->mounts->len; i++)
+    {
+      BerthContainerMount *m = rec->mounts->pdata[i];
+      g_autoptr (BerthVolumeInfo) info = NULL;
+      gboolean was_created = FALSE, copied = FALSE;
+
+      if (!g_str_equal (m->type, "volume"))
+        continue;
+      info = berth_volume_store_create (store, m->name, NULL, is_anonymous_name (m->name),
+                                        image_root, m->destination, &was_created, error);
+      ok = info != NULL;
+      if (ok && was_created)
+        g_ptr_array_add (created, g_strdup (m->name));
+      else if (ok && image_root && dir_is_empty (m->source))
+        ok = berth_volume_populate (image_root, m->destination, m->source, &copied, error);
+      if (!ok)
+        g_prefix_error (error, "volume %.12s on %s: ", m->name, m->destination);
+    }
+  if (image_root && !unmount_image (rec, image_root, ok ? error : NULL))
+    ok = FALSE;
   return ok;
 }
 
 gboolean
 berth_container_volumes_setup (BerthContainerRec *rec, JsonObject *run_config, GError **error)
 {
-  BerthVolumeStore *store = rec->daemon->volumes->store;
   g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) candidates = g_ptr_array_new ();
 
   if (!add_image_volumes (rec, run_config, error))
     return FALSE;
   /* Parents before what is mounted inside them. */
   g_ptr_array_sort (rec->mounts, by_depth);
-
-  for (guint i = 0; i < rec->mounts->len; i++)
-    {
-      BerthContainerMount *m = rec->mounts->pdata[i];
-      g_autoptr (BerthVolumeInfo) info = NULL;
-      gboolean was_created = FALSE;
-
-      if (!g_str_equal (m->type, "volume"))
-        continue;
-      info = berth_volume_store_create (store, m->name, NULL, is_anonymous_name (m->name),
-                                        &was_created, error);
-      if (info == NULL)
-        goto fail;
-      if (was_created)
-        g_ptr_array_add (created, g_strdup (m->name));
-      if (dir_is_empty (m->source))
-        g_ptr_array_add (candidates, m);
-    }
-  if (candidates->len > 0 && !populate (rec, candidates, error))
-    goto fail;
-  return TRUE;
-
-fail:
+  if (make_volumes (rec, created, error))
+    return TRUE;
   /* A creation that fails leaves no volume behind. */
   for (guint i = 0; i < created->len; i++)
-    berth_volume_store_remove (store, created->pdata[i], NULL);
+    berth_volume_store_remove (rec->daemon->volumes->store, created->pdata[i], NULL);
   return FALSE;
 }
 

@@ -42,7 +42,7 @@ create_volume_thread (GTask *task, gpointer source, gpointer task_data, GCancell
   GError *error = NULL;
 
   job->info = berth_volume_store_create (job->daemon->volumes->store, job->name, job->labels,
-                                         job->name == NULL, &job->created, &error);
+                                         job->name == NULL, NULL, NULL, &job->created, &error);
   if (job->info == NULL)
     g_task_return_error (task, error);
   else

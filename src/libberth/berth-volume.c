@@ -297,17 +297,70 @@ temp_name (const char *prefix, const char *name)
   return g_strdup_printf ("%s%.200s-%08x", prefix, name, g_random_int ());
 }
 
-/* Under the lock: a complete volume directory made under a temporary name,
- * then renamed into place. */
-static BerthVolumeInfo *
-create_locked (BerthVolumeStore *store, const char *name, GHashTable *labels, gboolean anonymous,
-               GError **error)
+/* A complete volume directory under a temporary name, made outside the
+ * lock (filling it may take a while); *out_tmp names it. */
+static gboolean
+build (BerthVolumeStore *store, BerthVolumeInfo *info, const char *fill_rootfs,
+       const char *fill_path, char **out_tmp, GError **error)
 {
-  g_autoptr (BerthVolumeInfo) info = info_new (store, name);
-  g_autofree char *tmp = temp_name (NEW_PREFIX, name);
-  g_autofree char *json = NULL;
+  g_autofree char *tmp = temp_name (NEW_PREFIX, info->name);
+  g_autofree char *json = record_json (info);
+  g_autofree char *data = NULL;
   berth_autofd int fd = -1;
 
+  if (mkdirat (store->dirfd, tmp, 0700) < 0)
+    return berth_error_set_errno (error, errno, "cannot create %s/%s", store->dir, tmp);
+  fd = openat (store->dirfd, tmp, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* _data is what containers see: root's, open to every user in them, as docker makes it. */
+  if (fd < 0 || mkdirat (fd, DATA_DIR, 0755) < 0 || fchmodat (fd, DATA_DIR, 0755, 0) < 0)
+    {
+      berth_error_set_errno (error, errno, "cannot create volume %s in %s", info->name, store->dir);
+      goto fail;
+    }
+  data = g_build_filename (store->dir, tmp, DATA_DIR, NULL);
+  if (fill_rootfs && !berth_volume_populate (fill_rootfs, fill_path, data, NULL, error))
+    goto fail;
+  /* What was copied reaches the disk before the volume has a name. */
+  if (fill_rootfs && syncfs (fd) < 0)
+    {
+      berth_error_set_errno (error, errno, "cannot sync volume %s", info->name);
+      goto fail;
+    }
+  if (!berth_fs_write_file_at (fd, RECORD_FILE, json, strlen (json), 0600, error))
+    goto fail;
+  *out_tmp = g_steal_pointer (&tmp);
+  return TRUE;
+
+fail:
+  berth_fs_rm_rf_at (store->dirfd, tmp, NULL);
+  return FALSE;
+}
+
+BerthVolumeInfo *
+berth_volume_store_create (BerthVolumeStore *store, const char *name, GHashTable *labels,
+                           gboolean anonymous, const char *fill_rootfs, const char *fill_path,
+                           gboolean *out_created, GError **error)
+{
+  g_autofree char *new_name = name ? NULL : berth_volume_new_anonymous_name ();
+  g_autoptr (BerthVolumeInfo) info = NULL;
+  g_autofree char *tmp = NULL;
+  BerthVolumeInfo *existing;
+
+  if (out_created)
+    *out_created = FALSE;
+  if (name == NULL)
+    name = new_name;
+  if (!berth_volume_name_validate (name, error))
+    return NULL;
+  {
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&store->lock);
+
+    existing = g_hash_table_lookup (store->volumes, name);
+    if (existing)
+      return berth_volume_info_copy (existing);
+  }
+
+  info = info_new (store, name);
   info->created = g_get_real_time ();
   info->anonymous = anonymous;
   if (labels)
@@ -319,64 +372,38 @@ create_locked (BerthVolumeStore *store, const char *name, GHashTable *labels, gb
       while (g_hash_table_iter_next (&iter, &key, &value))
         g_hash_table_insert (info->labels, g_strdup (key), g_strdup (value));
     }
-  json = record_json (info);
+  if (!build (store, info, fill_rootfs, fill_path, &tmp, error))
+    return NULL;
 
-  if (mkdirat (store->dirfd, tmp, 0700) < 0)
-    return berth_error_set_errno (error, errno, "cannot create %s/%s", store->dir, tmp), NULL;
-  fd = openat (store->dirfd, tmp, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  /* _data is what containers see: root's, open to every user in them, as docker makes it. */
-  if (fd < 0 || mkdirat (fd, DATA_DIR, 0755) < 0 || fchmodat (fd, DATA_DIR, 0755, 0) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot create volume %s in %s", name, store->dir);
-      goto fail;
-    }
-  if (!berth_fs_write_file_at (fd, RECORD_FILE, json, strlen (json), 0600, error))
-    goto fail;
-  if (renameat (store->dirfd, tmp, store->dirfd, name) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot create volume %s in %s", name, store->dir);
-      goto fail;
-    }
-  if (!berth_fs_fsync_dir_at (store->dirfd, ".", error))
-    {
-      berth_fs_rm_rf_at (store->dirfd, name, NULL);
-      return NULL;
-    }
   {
-    BerthVolumeInfo *kept = berth_volume_info_copy (info);
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&store->lock);
+    BerthVolumeInfo *kept;
 
+    /* Made meanwhile by someone else: theirs is the volume. */
+    existing = g_hash_table_lookup (store->volumes, name);
+    if (existing)
+      {
+        berth_fs_rm_rf_at (store->dirfd, tmp, NULL);
+        return berth_volume_info_copy (existing);
+      }
+    if (renameat (store->dirfd, tmp, store->dirfd, name) < 0)
+      {
+        berth_error_set_errno (error, errno, "cannot create volume %s in %s", name, store->dir);
+        berth_fs_rm_rf_at (store->dirfd, tmp, NULL);
+        return NULL;
+      }
+    if (!berth_fs_fsync_dir_at (store->dirfd, ".", error))
+      {
+        berth_fs_rm_rf_at (store->dirfd, name, NULL);
+        return NULL;
+      }
     /* The table's key is the name of the record it holds. */
+    kept = berth_volume_info_copy (info);
     g_hash_table_insert (store->volumes, kept->name, kept);
   }
-  return g_steal_pointer (&info);
-
-fail:
-  berth_fs_rm_rf_at (store->dirfd, tmp, NULL);
-  return NULL;
-}
-
-BerthVolumeInfo *
-berth_volume_store_create (BerthVolumeStore *store, const char *name, GHashTable *labels,
-                           gboolean anonymous, gboolean *out_created, GError **error)
-{
-  g_autofree char *new_name = name ? NULL : berth_volume_new_anonymous_name ();
-  g_autoptr (GMutexLocker) locker = NULL;
-  BerthVolumeInfo *existing;
-
   if (out_created)
-    *out_created = FALSE;
-  if (name == NULL)
-    name = new_name;
-  if (!berth_volume_name_validate (name, error))
-    return NULL;
-  locker = g_mutex_locker_new (&store->lock);
-  existing = g_hash_table_lookup (store->volumes, name);
-  if (existing)
-    return berth_volume_info_copy (existing);
-  existing = create_locked (store, name, labels, anonymous, error);
-  if (existing && out_created)
     *out_created = TRUE;
-  return existing;
+  return g_steal_pointer (&info);
 }
 
 static gboolean

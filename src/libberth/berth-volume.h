@@ -54,10 +54,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthVolumeStore, berth_volume_store_free)
 const char *berth_volume_store_get_dir (BerthVolumeStore *store);
 
 /* Creates the volume @name (NULL: an anonymous one with a new name) with
- * @labels (may be NULL). When a volume of that name exists it is returned
- * as it is and *out_created (may be NULL) is FALSE. */
+ * @labels (may be NULL). With @fill_rootfs, the new volume is first filled
+ * from @fill_path under it (berth_volume_populate) and synced: a volume
+ * appears complete or not at all. When a volume of that name exists it is
+ * returned as it is (never filled) and *out_created (may be NULL) is
+ * FALSE. */
 BerthVolumeInfo *berth_volume_store_create (BerthVolumeStore *store, const char *name,
                                             GHashTable *labels, gboolean anonymous,
+                                            const char *fill_rootfs, const char *fill_path,
                                             gboolean *out_created, GError **error);
 /* A copy of the volume's record; NoSuchVolume when there is none. */
 BerthVolumeInfo *berth_volume_store_lookup (BerthVolumeStore *store, const char *name,

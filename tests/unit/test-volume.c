@@ -101,7 +101,7 @@ test_store (void)
   g_assert_cmpuint (st.st_mode & 0777, ==, 0700);
 
   /* create, named */
-  info = berth_volume_store_create (store, "data", labels, FALSE, &created, &error);
+  info = berth_volume_store_create (store, "data", labels, FALSE, NULL, NULL, &created, &error);
   g_assert_no_error (error);
   g_assert_true (created);
   g_assert_cmpstr (info->name, ==, "data");
@@ -114,19 +114,19 @@ test_store (void)
   g_assert_cmpuint (st.st_mode & 0777, ==, 0755);
 
   /* again: the same volume, not a new one */
-  again = berth_volume_store_create (store, "data", NULL, FALSE, &created, &error);
+  again = berth_volume_store_create (store, "data", NULL, FALSE, NULL, NULL, &created, &error);
   g_assert_no_error (error);
   g_assert_false (created);
   g_assert_cmpint (again->created, ==, info->created);
   g_assert_cmpstr (g_hash_table_lookup (again->labels, "team"), ==, "db");
 
   /* invalid names create nothing */
-  g_assert_null (berth_volume_store_create (store, "../x", NULL, FALSE, NULL, &error));
+  g_assert_null (berth_volume_store_create (store, "../x", NULL, FALSE, NULL, NULL, NULL, &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
   /* anonymous */
-  anon = berth_volume_store_create (store, NULL, NULL, TRUE, &created, &error);
+  anon = berth_volume_store_create (store, NULL, NULL, TRUE, NULL, NULL, &created, &error);
   g_assert_no_error (error);
   g_assert_true (created);
   g_assert_true (anon->anonymous);
@@ -180,6 +180,40 @@ test_store (void)
     found = berth_volume_store_lookup (store, anon->name, &error);
     g_assert_no_error (error);
     g_assert_true (found->anonymous);
+  }
+
+  /* create, filled from an image path; an existing volume is never filled */
+  {
+    g_autofree char *rootfs = g_build_filename (root, "rootfs", NULL);
+    g_autofree char *file = g_build_filename (rootfs, "srv", "f", NULL);
+    g_autofree char *srv = g_path_get_dirname (file);
+    g_autoptr (BerthVolumeInfo) filled = NULL, existing = NULL;
+    g_autofree char *copy_path = NULL;
+    g_autofree char *text = NULL;
+    guint leftovers = 0;
+
+    g_assert_cmpint (g_mkdir_with_parents (srv, 0755), ==, 0);
+    g_assert_true (g_file_set_contents (file, "image", -1, NULL));
+    filled
+      = berth_volume_store_create (store, "filled", NULL, FALSE, rootfs, "/srv", &created, &error);
+    g_assert_no_error (error);
+    g_assert_true (created);
+    copy_path = g_build_filename (filled->mountpoint, "f", NULL);
+    g_assert_true (g_file_get_contents (copy_path, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "image");
+    existing
+      = berth_volume_store_create (store, "filled", NULL, FALSE, rootfs, "/srv", &created, &error);
+    g_assert_false (created);
+    g_assert_true (berth_volume_store_remove (store, "filled", &error));
+    /* a failed fill leaves nothing (the volume directory does not exist) */
+    g_assert_null (berth_volume_store_create (store, "bad", NULL, FALSE, "/nonexistent/rootfs",
+                                              "/srv", &created, &error));
+    g_assert_nonnull (error);
+    g_clear_error (&error);
+    g_assert_null (berth_volume_store_lookup (store, "bad", NULL));
+    g_clear_pointer (&store, berth_volume_store_free);
+    store = berth_volume_store_open (root, &leftovers, &error);
+    g_assert_cmpuint (leftovers, ==, 0);
   }
 
   /* remove */
