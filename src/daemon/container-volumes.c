@@ -63,7 +63,6 @@ add_volume (BerthContainerRec *rec, const char *text, GError **error)
   g_autoptr (BerthVolumeSpec) spec = berth_volume_spec_parse (text, error);
   g_autofree char *anonymous = NULL;
   g_autofree char *source = NULL;
-  struct stat st;
 
   if (spec == NULL || !check_destination_free (rec, spec->destination, error))
     return FALSE;
@@ -94,14 +93,7 @@ add_volume (BerthContainerRec *rec, const char *text, GError **error)
                                                                spec->destination, spec->read_only));
       break;
     case BERTH_VOLUME_SPEC_BIND:
-      if (stat (spec->source, &st) < 0)
-        {
-          int errsv = errno;
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                       "cannot bind-mount the host path %s: %s (it must exist)", spec->source,
-                       g_strerror (errsv));
-          return FALSE;
-        }
+      /* Whether the host path exists is checked in the worker thread. */
       g_ptr_array_add (rec->mounts, berth_container_mount_new ("bind", NULL, spec->source,
                                                                spec->destination, spec->read_only));
       break;
@@ -321,6 +313,20 @@ berth_container_volumes_setup (BerthContainerRec *rec, JsonObject *run_config, G
 {
   g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
 
+  for (guint i = 0; i < rec->mounts->len; i++)
+    {
+      BerthContainerMount *m = rec->mounts->pdata[i];
+      struct stat st;
+
+      if (g_str_equal (m->type, "bind") && stat (m->source, &st) < 0)
+        {
+          int errsv = errno;
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                       "cannot bind-mount the host path %s: %s (it must exist)", m->source,
+                       g_strerror (errsv));
+          return FALSE;
+        }
+    }
   if (!add_image_volumes (rec, run_config, error))
     return FALSE;
   /* Parents before what is mounted inside them. */
