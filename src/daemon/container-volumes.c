@@ -398,6 +398,7 @@ remove_later_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   RemoveLater *r = g_task_get_task_data (G_TASK (result));
 
+  r->daemon->volumes->jobs--;
   for (guint i = 0; i < r->names->len; i++)
     g_hash_table_remove (r->daemon->volumes->removing, r->names->pdata[i]);
   berth_daemon_volumes_sync (r->daemon, TRUE);
@@ -440,6 +441,7 @@ berth_container_volumes_created (BerthContainerRec *rec, gboolean success)
           g_ptr_array_add (r->names, g_strdup (m->name));
         }
     }
+  daemon->volumes->jobs++;
   task = g_task_new (NULL, NULL, remove_later_done, NULL);
   g_task_set_task_data (task, r, (GDestroyNotify)remove_later_free);
   g_task_run_in_thread (task, remove_later_thread);

@@ -56,6 +56,7 @@ on_volume_created (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *path = NULL;
 
+  job->daemon->volumes->jobs--;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       return_error (job->invocation, error);
@@ -117,6 +118,7 @@ handle_create_volume (BerthManager *manager, GDBusMethodInvocation *invocation, 
   job->invocation = g_object_ref (invocation);
   job->name = *name ? g_strdup (name) : NULL;
   job->labels = g_steal_pointer (&labels);
+  daemon->volumes->jobs++;
   task = g_task_new (NULL, NULL, on_volume_created, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify)create_volume_job_free);
   g_task_run_in_thread (task, create_volume_thread);
@@ -216,6 +218,7 @@ on_removed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
 
+  job->daemon->volumes->jobs--;
   for (guint i = 0; i < job->names->len; i++)
     g_hash_table_remove (job->daemon->volumes->removing, job->names->pdata[i]);
   for (guint i = 0; i < job->removed->len; i++)
@@ -248,6 +251,7 @@ start_removal (BerthDaemon *daemon, GDBusMethodInvocation *invocation, GPtrArray
   for (guint i = 0; i < names->len; i++)
     g_hash_table_add (daemon->volumes->removing, g_strdup (names->pdata[i]));
   g_task_set_task_data (task, job, (GDestroyNotify)remove_job_free);
+  daemon->volumes->jobs++;
   g_task_run_in_thread (task, remove_thread);
 }
 

@@ -41,6 +41,9 @@ berth_daemon_volumes_clear (BerthDaemon *daemon)
 
   if (v == NULL)
     return;
+  /* Their completions run here, in the main context. */
+  while (v->jobs > 0)
+    g_main_context_iteration (NULL, TRUE);
   g_hash_table_iter_init (&iter, v->objects);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (value));

@@ -21,6 +21,7 @@ struct _BerthDaemonVolumes
   GHashTable *objects;  /* name → BerthVolume skeleton */
   GHashTable *reserved; /* name → count of mounts of containers being created */
   GHashTable *removing; /* names whose removal is under way */
+  guint jobs;           /* worker threads using the store; berthd waits for them at exit */
 };
 
 /* volume-dbus.c: the objects. */
