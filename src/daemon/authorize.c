@@ -193,10 +193,15 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
   if (uid == 0)
     return TRUE;
 
-  if (!check_polkit (user_data, invocation, rule->action, uid, &error)
-      || (extra_action (invocation)
-          && !check_polkit (user_data, invocation, extra_action (invocation), uid, &error)))
+  if (!check_polkit (user_data, invocation, rule->action, uid, &error))
     {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return FALSE;
+    }
+  if (extra_action (invocation)
+      && !check_polkit (user_data, invocation, extra_action (invocation), uid, &error))
+    {
+      g_prefix_error (&error, "bind mounts of host directories are for administrators: ");
       g_dbus_method_invocation_return_gerror (invocation, error);
       return FALSE;
     }
