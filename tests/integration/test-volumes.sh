@@ -119,6 +119,10 @@ out=$(bctl run --rm -v dbdata:/data:ro busybox sh -c 'cat /data/table; echo y > 
 [ $rc != 0 ] && grep -q "^row1$" <<<"$out" && grep -qi "read-only file system" <<<"$out" \
   && ok "a read-only volume can be read and rejects writes" || { not_ok "a read-only volume rejects writes"; diag "rc $rc: $out"; }
 [ "$(cat "$VOLDIR/dbdata/_data/table")" = row1 ] && ok "its data is unchanged" || not_ok "its data is unchanged"
+out=$(bctl run --rm --read-only -v dbdata:/newdir busybox sh -c 'echo w > /newdir/w && cat /newdir/w; touch /x' 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "^w$" <<<"$out" && grep -qi "read-only" <<<"$out" && [ -f "$VOLDIR/dbdata/_data/w" ] \
+  && ok "with a read-only root, a volume stays writable (at a path the image lacks)" || { not_ok "read-only root with a writable volume"; diag "rc $rc: $out"; }
+rm -f "$VOLDIR/dbdata/_data/w"
 
 # --- --volumes-from, of a stopped container too -------------------------------------------
 db=$(bctl run -d --name db -v dbdata:/var/lib/data -v /scratch busybox sh -c 'echo live > /var/lib/data/live; echo s > /scratch/s; sleep 300')
