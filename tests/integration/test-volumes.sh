@@ -210,6 +210,10 @@ check "rm -v the other user" bctl rm -v shared
 check "rm db without -v" bctl rm db
 [ -d "$VOLDIR/$scratch_vol" ] && [ -d "$VOLDIR/dbdata" ] && ok "rm without -v keeps every volume" || not_ok "rm without -v keeps every volume"
 used=$(bctl create --name user -v dbdata:/data busybox true)
+[ "$(bctl volume ls -q --filter dangling=true | sort | tr '\n' ' ')" = "$(printf '%s\n' backups keep newvol "$scratch_vol" | sort | tr '\n' ' ')" ] \
+  && ok "volume ls --filter dangling=true lists the unused volumes" || { not_ok "volume ls --filter dangling=true"; diag "$(bctl volume ls -q -f dangling=true)"; }
+[ "$(bctl volume ls -q -f dangling=false)" = dbdata ] && ok "dangling=false the used ones" || not_ok "dangling=false the used ones"
+expect_fail "an unknown filter" 2 'unknown filter' bctl volume ls -f label=x
 out=$(bctl volume prune -f)
 expected=$(printf '%s\n' backups keep newvol "$scratch_vol" | sort | tr '\n' ' ')
 got=$(grep -v '^Deleted' <<<"$out" | sort | tr '\n' ' ')
