@@ -233,6 +233,8 @@ start_berthd
 [ "$(cat "$VOLDIR/dbdata/_data/table")" = row1 ] && ok "with their data" || not_ok "with their data"
 assert_match "UsedBy is known again after the restart" "$used" "$(vfield dbdata UsedBy)"
 expect_fail "and volumes in use are still refused" 1 "in use by container user" bctl volume rm dbdata
+out=$(bctl run --rm --volumes-from user busybox cat /data/table 2>&1)
+[ "$out" = row1 ] && ok "--volumes-from a container found again after the restart" || { not_ok "--volumes-from after the restart"; diag "$out"; }
 check "stop the --rm container with an anonymous volume" bctl stop -t 1 "$run_anon"
 for _ in $(seq 1 50); do [ "$(vols | wc -w)" = 1 ] && break; sleep 0.1; done
 [ "$(vols)" = "dbdata " ] && ok "--rm removes its anonymous volume" || { not_ok "--rm removes its anonymous volume"; diag "$(vols)"; }
