@@ -126,7 +126,7 @@ rm -f "$VOLDIR/dbdata/_data/w"
 
 # --- --volumes-from, of a stopped container too -------------------------------------------
 db=$(bctl run -d --name db -v dbdata:/var/lib/data -v /scratch busybox sh -c 'echo live > /var/lib/data/live; echo s > /scratch/s; sleep 300')
-sleep 0.5
+for _ in $(seq 1 100); do [ -s "$VOLDIR/dbdata/_data/live" ] && ls "$VOLDIR"/*/_data/s >/dev/null 2>&1 && break; sleep 0.1; done
 out=$(bctl run --rm --volumes-from db busybox sh -c 'cat /var/lib/data/live /var/lib/data/table /scratch/s' 2>&1)
 [ "$out" = "$(printf 'live\nrow1\ns')" ] && ok "--volumes-from a running container sees its volumes at the same paths" || { not_ok "--volumes-from a running container"; diag "$out"; }
 out=$(bctl run --rm --volumes-from db:ro busybox sh -c 'cat /var/lib/data/live; touch /var/lib/data/x' 2>&1); rc=$?
@@ -224,7 +224,6 @@ out=$(bctl volume prune -f)
 
 # --- restart of berthd ------------------------------------------------------------------
 run_anon=$(bctl run -d --rm -v /tmpdata busybox sleep 300)
-sleep 0.3
 touch "$VOLDIR/.new-junk-1234"; mkdir -p "$VOLDIR/.gone-old-5678/_data"
 stop_berthd
 start_berthd
@@ -241,10 +240,12 @@ for _ in $(seq 1 50); do [ "$(vols | wc -w)" = 1 ] && break; sleep 0.1; done
 
 # --- signals ------------------------------------------------------------------------------------
 gdbus monitor --address "$BUS_ADDRESS" --dest org.berth.berth1 >"$SCRATCH/monitor" 2>&1 &
-mon=$!; _pids+=("$mon"); sleep 0.3
+mon=$!; _pids+=("$mon")
+for _ in $(seq 1 100); do grep -q "is owned by" "$SCRATCH/monitor" && break; sleep 0.05; done
 bctl volume create sig >/dev/null && bctl volume rm sig >/dev/null
 bctl rm user >/dev/null
-sleep 0.3; kill "$mon" 2>/dev/null
+for _ in $(seq 1 100); do grep -q "UsedBy': <@as \[\]>" "$SCRATCH/monitor" && grep -q VolumeRemoved "$SCRATCH/monitor" && break; sleep 0.05; done
+kill "$mon" 2>/dev/null
 assert_match "VolumeAdded is emitted" "VolumeAdded \('sig', objectpath '/org/berth/berth1/volume/sig'\)" "$(cat "$SCRATCH/monitor")"
 assert_match "VolumeRemoved is emitted" "VolumeRemoved \('sig'" "$(cat "$SCRATCH/monitor")"
 assert_match "UsedBy changes are announced" "UsedBy': <@as \[\]>" "$(cat "$SCRATCH/monitor")"
