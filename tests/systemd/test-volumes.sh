@@ -61,7 +61,10 @@ assert_match "but may not bind-mount a host directory (manage-daemon)" "bind mou
 out=$(bctl run --rm -v /etc:/host:ro busybox cat /host/hostname 2>&1); rc=$?
 [ $rc = 0 ] && ok "root may" || { not_ok "root may bind-mount a host directory"; diag "$out"; }
 in_sandbox rm -f /etc/polkit-1/rules.d/50-berth-test.rules
+anon=$(bctl volume create 2>&1)
 out=$(bctl volume prune -f 2>&1)
-assert_match "prune removes the unused volumes" "^dbdata$" "$out"
+assert_match "prune removes the unused anonymous volume, not named ones" "^Deleted Volumes:.$anon$" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
+out=$(bctl volume rm dbdata nobodys 2>&1)
+assert_match "named volumes go by volume rm" "^dbdata.nobodys$" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 
 finish
