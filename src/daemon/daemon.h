@@ -60,6 +60,9 @@ void berth_daemon_log_toggle_debug (void);
 
 /* authorize.c: one place that decides who may call what. */
 void berth_daemon_authorize_skeleton (BerthDaemon *daemon, GDBusInterfaceSkeleton *skeleton);
+/* Whether the caller was found to be an administrator (root, or the
+ * polkit action manage-daemon) while its call was authorized. */
+gboolean berth_daemon_invocation_is_administrator (GDBusMethodInvocation *invocation);
 
 /* manager-dbus.c */
 gboolean berth_manager_dbus_export (BerthDaemon *daemon, GError **error);

@@ -520,7 +520,8 @@ parse_option (CreateJob *job, const char *key, GVariant *value, GError **error)
         }
     }
   else if (g_str_equal (key, "volumes") || g_str_equal (key, "volumes-from"))
-    return berth_container_volumes_option (rec, key, value, error);
+    return berth_container_volumes_option (
+      rec, key, value, berth_daemon_invocation_is_administrator (job->invocation), error);
   else
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,

@@ -60,6 +60,15 @@ out=$(asnobody run --rm -v /etc:/host busybox true 2>&1)
 assert_match "but may not bind-mount a host directory (manage-daemon)" "bind mounts of host directories are for administrators: not authorized: CreateContainer needs the polkit action org.berth.berth1.manage-daemon" "$out"
 out=$(bctl run --rm -v /etc:/host:ro busybox cat /host/hostname 2>&1); rc=$?
 [ $rc = 0 ] && ok "root may" || { not_ok "root may bind-mount a host directory"; diag "$out"; }
+bctl create --name hostbind -v /etc:/host:ro busybox true >/dev/null
+bctl create --name volonly -v dbdata:/d busybox true >/dev/null
+out=$(asnobody run --rm --volumes-from hostbind busybox true 2>&1)
+assert_match "nor take one over with --volumes-from" "--volumes-from hostbind: it bind-mounts the host path /etc, which only administrators may" "$out"
+out=$(asnobody run --rm --volumes-from volonly busybox cat /d/table 2>&1)
+assert_match "while --volumes-from a container with volumes only is allowed" "^row1$" "$out"
+out=$(bctl run --rm --volumes-from hostbind busybox cat /host/hostname 2>&1); rc=$?
+[ $rc = 0 ] && ok "root may take it over" || { not_ok "root may take over a bind mount"; diag "$out"; }
+bctl rm hostbind volonly >/dev/null
 in_sandbox rm -f /etc/polkit-1/rules.d/50-berth-test.rules
 anon=$(bctl volume create 2>&1)
 out=$(bctl volume prune -f 2>&1)
