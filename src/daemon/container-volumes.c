@@ -15,6 +15,7 @@
 
 #include "berth-error.h"
 #include "berth-fsutil.h"
+#include "berth-id.h"
 #include "berth-overlay.h"
 #include "volume.h"
 
@@ -30,7 +31,7 @@ volume_source (BerthDaemon *daemon, const char *name)
 static gboolean
 is_anonymous_name (const char *name)
 {
-  return strlen (name) == 64 && strspn (name, "0123456789abcdef") == 64;
+  return berth_id_is_valid (name);
 }
 
 static gboolean
