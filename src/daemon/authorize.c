@@ -47,6 +47,9 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Container", "Remove", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "OpenLog", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "Exec", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Commit", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "GetChanges", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Export", ACTION_PREFIX "manage-containers" },
 };
 
 static const MethodRule *

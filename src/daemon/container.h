@@ -176,6 +176,9 @@ void berth_container_unexport (BerthContainerRec *rec);
 /* Called by container-run.c when the container's state changed. */
 void berth_container_state_changed (BerthContainerRec *rec);
 
+/* container-commit.c: Commit, GetChanges and Export. */
+void berth_container_commit_connect (BerthContainerRec *rec, BerthContainer *skeleton);
+
 /* manager-containers.c */
 void berth_manager_containers_connect (BerthDaemon *daemon, BerthManager *manager);
 /* Reads the records under <root>/containers and finds running

@@ -9,7 +9,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DIR, closedir)
 
 #define DATA_BUF_SIZE (1024 * 1024)
 #define OUT_BUF_SIZE (256 * 1024)
@@ -594,48 +591,10 @@ do_special (Diff *d, int copy_dirfd, const char *name, const char *path, const s
 
 /* ---- the walk ---- */
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
-}
-
-static GPtrArray *
-list_dir (int dirfd, const char *path, GError **error)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (DIR) dir = NULL;
-  int fd = dup (dirfd);
-  struct dirent *de;
-
-  if (fd < 0 || (dir = fdopendir (fd)) == NULL)
-    {
-      berth_error_set_errno (error, errno, "cannot read the directory \"%s\"", *path ? path : "/");
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  rewinddir (dir);
-  errno = 0;
-  while ((de = readdir (dir)) != NULL)
-    {
-      if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
-        g_ptr_array_add (names, g_strdup (de->d_name));
-      errno = 0;
-    }
-  if (errno != 0)
-    {
-      berth_error_set_errno (error, errno, "cannot read the directory \"%s\"", *path ? path : "/");
-      return NULL;
-    }
-  g_ptr_array_sort (names, compare_names);
-  return g_steal_pointer (&names);
-}
-
 static gboolean
 walk_dir (Diff *d, int dirfd, const char *path, int copy_dirfd, GError **error)
 {
-  g_autoptr (GPtrArray) names = list_dir (dirfd, path, error);
+  g_autoptr (GPtrArray) names = berth_fs_list_dir (dirfd, *path ? path : "/", error);
 
   if (names == NULL)
     return FALSE;
