@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "berth-commit.h"
+#include "berth-containerfile.h"
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
@@ -50,7 +51,7 @@ typedef struct
   char *reference;
   char *message;
   char *author;
-  char **changes;
+  GPtrArray *changes;    /* of BerthInstruction, checked */
   BerthFreezer *freezer; /* NULL: not running, or pause=false */
   char **command;
   char **env;
@@ -83,7 +84,7 @@ job_free (Job *job)
   g_free (job->reference);
   g_free (job->message);
   g_free (job->author);
-  g_strfreev (job->changes);
+  g_clear_pointer (&job->changes, g_ptr_array_unref);
   berth_freezer_free (job->freezer);
   g_strfreev (job->command);
   g_strfreev (job->env);
@@ -339,13 +340,9 @@ do_commit (Job *job, GCancellable *cancellable, GError **error)
   run = container_run_config (job, error);
   if (run == NULL)
     return FALSE;
-  if (job->changes && job->changes[0])
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
-                   "changes (-c) need berth's Containerfile parser, which this berthd lacks; "
-                   "commit without them");
+  for (guint i = 0; i < job->changes->len; i++)
+    if (!berth_containerfile_apply (run, g_ptr_array_index (job->changes, i), error))
       return FALSE;
-    }
   /* A container that never started has no upper directory: no changes. */
   if (g_mkdir_with_parents (job->upper, 0755) < 0)
     return berth_error_set_errno (error, errno, "cannot create %s", job->upper);
@@ -532,6 +529,36 @@ job_start (Job *job)
 
 /* ---- handlers ---- */
 
+/* The instructions docker's commit --change takes. */
+static gboolean
+parse_change (GPtrArray *changes, const char *line, GError **error)
+{
+  static const BerthInstructionKind allowed[]
+    = { BERTH_INSTRUCTION_CMD,     BERTH_INSTRUCTION_ENTRYPOINT, BERTH_INSTRUCTION_ENV,
+        BERTH_INSTRUCTION_WORKDIR, BERTH_INSTRUCTION_USER,       BERTH_INSTRUCTION_LABEL,
+        BERTH_INSTRUCTION_EXPOSE,  BERTH_INSTRUCTION_VOLUME,     BERTH_INSTRUCTION_STOPSIGNAL,
+        BERTH_INSTRUCTION_ONBUILD };
+  g_autoptr (BerthInstruction) instruction = NULL;
+
+  instruction = berth_containerfile_parse_instruction (line, error);
+  if (instruction == NULL)
+    {
+      g_prefix_error (error, "change \"%s\": ", line);
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (allowed); i++)
+    if (instruction->kind == allowed[i])
+      {
+        g_ptr_array_add (changes, g_steal_pointer (&instruction));
+        return TRUE;
+      }
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+               "change \"%s\": %s cannot be applied by a commit (use CMD, ENTRYPOINT, ENV, "
+               "WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL or ONBUILD)",
+               line, berth_instruction_kind_name (instruction->kind));
+  return FALSE;
+}
+
 static gboolean
 handle_commit (BerthContainer *skeleton, GDBusMethodInvocation *invocation, const char *reference,
                GVariant *options, BerthContainerRec *rec)
@@ -547,6 +574,7 @@ handle_commit (BerthContainer *skeleton, GDBusMethodInvocation *invocation, cons
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   job = job_new (JOB_COMMIT, rec, skeleton, invocation);
   job->reference = g_strdup (reference);
+  job->changes = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_instruction_free);
   g_variant_iter_init (&iter, options);
   while (error == NULL && g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
@@ -556,7 +584,12 @@ handle_commit (BerthContainer *skeleton, GDBusMethodInvocation *invocation, cons
         job->author = g_variant_dup_string (value, NULL);
       else if (g_str_equal (key, "changes")
                && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY))
-        job->changes = g_variant_dup_strv (value, NULL);
+        {
+          g_autofree const char **lines = g_variant_get_strv (value, NULL);
+
+          for (guint i = 0; lines[i] && error == NULL; i++)
+            parse_change (job->changes, lines[i], &error);
+        }
       else if (g_str_equal (key, "pause") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         pause = g_variant_get_boolean (value);
       else

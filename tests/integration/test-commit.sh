@@ -99,6 +99,32 @@ out=$(run_verify committed:v1)
 out=$(bctl run --rm committed:v1 </dev/null 2>&1; echo "rc=$?")
 assert_match "the image runs the committed command by default" "rc=1" "$out"
 
+# --- -c: Containerfile instructions on the new config ------------------------------
+check "commit with changes" bctl commit -c 'CMD ["cat", "/opt/app/new"]' -c 'ENV GREETING=hi OTHER="a b"' \
+  -c 'LABEL org.example.k=v' -c 'EXPOSE 8080/tcp' -c 'VOLUME /data' -c 'WORKDIR /opt/app' -c 'USER 1000:1000' \
+  -c 'STOPSIGNAL SIGINT' c1 changed:v1
+cfg=$(image_field changed:v1 Config.config)
+out=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1])
+print(c["Cmd"], [e for e in c["Env"] if e.startswith(("GREETING","OTHER"))], c["Labels"]["org.example.k"],
+      list(c["ExposedPorts"]), list(c["Volumes"]), c["WorkingDir"], c["User"], c["StopSignal"])' "$cfg" 2>&1)
+[ "$out" = "['cat', '/opt/app/new'] ['GREETING=hi', 'OTHER=a b'] v /opt/app 1000:1000 SIGINT" ] \
+  || [ "$out" = "['cat', '/opt/app/new'] ['GREETING=hi', 'OTHER=a b'] v ['8080/tcp'] ['/data'] /opt/app 1000:1000 SIGINT" ] \
+  && ok "image inspect shows every change" || { not_ok "image inspect shows every change"; diag "$out"; }
+assert_match "image labels show the LABEL change" '"org.example.k" ?: "v"' "$(image_field changed:v1 Labels)"
+out=$(bctl run --rm changed:v1 </dev/null 2>&1)
+[ "$out" = hello ] && ok "the changed CMD runs by default" || { not_ok "the changed CMD runs by default"; diag "$out"; }
+out=$(bctl run --rm changed:v1 sh -c 'echo "$GREETING $(pwd) $(id -u 2>/dev/null)"' </dev/null 2>&1)
+[ "$out" = "hi /opt/app 1000" ] && ok "ENV, WORKDIR and USER changes apply to new containers" \
+  || { not_ok "ENV, WORKDIR and USER changes apply to new containers"; diag "$out"; }
+check "ENTRYPOINT change" bctl commit -c 'ENTRYPOINT ["echo", "entry"]' c1 entry:v1
+out=$(bctl run --rm entry:v1 </dev/null 2>&1)
+[ "$out" = entry ] && ok "ENTRYPOINT clears the committed command" || { not_ok "ENTRYPOINT clears the committed command"; diag "$out"; }
+n_images=$(bctl images -q | wc -l)
+expect_fail "a RUN change is refused" 1 'RUN cannot be applied by a commit' bctl commit -c 'RUN true' c1 bad:v1
+expect_fail "an unknown instruction is refused" 1 'change "FROB x"' bctl commit -c 'FROB x' c1 bad:v1
+expect_fail "a malformed change is refused" 1 'change "CMD \[' bctl commit -c 'CMD ["unterminated' c1 bad:v1
+[ "$(bctl images -q | wc -l)" = "$n_images" ] && ok "refused changes add no image" || not_ok "refused changes add no image"
+
 # --- export ----------------------------------------------------------------------
 check "export writes a tar" bctl export c1 -o "$SCRATCH/c1.tar"
 (cd "$SCRATCH/bbroot" && find . -mindepth 1 | sed 's|^\./||') | grep -v -e '^etc/group$' -e '^home$' -e '^home/' \
