@@ -364,7 +364,8 @@ do_commit (Job *job, GCancellable *cancellable, GError **error)
     {
       if (!berth_freezer_freeze (job->freezer, error))
         return FALSE;
-      g_message ("container %s frozen for the commit", job->name);
+      g_message ("container %s frozen for the commit (%s)", job->name,
+                 berth_freezer_method (job->freezer));
     }
   image = berth_commit_image (job->daemon->store, &o, cancellable, error);
   /* Thawed whatever happened: a commit never leaves a container frozen. */

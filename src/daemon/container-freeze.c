@@ -19,7 +19,32 @@ struct _BerthFreezer
   char *cgroup2_dir; /* cgroupfs: the container's cgroup in the unified hierarchy */
   char *freezer_dir; /* cgroupfs, v1 only: its cgroup in the freezer hierarchy */
   gboolean frozen;
+  gboolean by_systemd; /* FreezeUnit worked; else cgroup2_dir was written */
 };
+
+/* The cgroup2 directory of @pid, from /proc/PID/cgroup's "0::" line. */
+static char *
+unified_cgroup_of (BerthDaemon *daemon, pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int)pid);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *mount;
+
+  if (daemon->cgroup_layout == BERTH_CGROUP_V2)
+    mount = "/sys/fs/cgroup";
+  else if (daemon->cgroup_layout == BERTH_CGROUP_HYBRID)
+    mount = "/sys/fs/cgroup/unified";
+  else
+    return NULL;
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], "0::/"))
+      return g_build_filename (mount, lines[i] + 3, NULL);
+  return NULL;
+}
 
 BerthFreezer *
 berth_freezer_new (BerthContainerRec *rec)
@@ -28,7 +53,10 @@ berth_freezer_new (BerthContainerRec *rec)
   BerthFreezer *f = g_new0 (BerthFreezer, 1);
 
   if (daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
-    f->unit = berth_container_rec_unit (rec);
+    {
+      f->unit = berth_container_rec_unit (rec);
+      f->cgroup2_dir = unified_cgroup_of (daemon, rec->pid);
+    }
   else if (daemon->cgroup_layout == BERTH_CGROUP_V2 || daemon->cgroup_layout == BERTH_CGROUP_HYBRID)
     f->cgroup2_dir = g_build_filename (daemon->cgroup_root, rec->id, NULL);
   else
@@ -120,7 +148,22 @@ berth_freezer_freeze (BerthFreezer *f, GError **error)
   gboolean ok;
 
   if (f->unit)
-    ok = call_systemd ("FreezeUnit", f->unit, error);
+    {
+      g_autoptr (GError) local_error = NULL;
+
+      ok = call_systemd ("FreezeUnit", f->unit, &local_error);
+      f->by_systemd = ok;
+      /* systemd freezes units only on a pure cgroup2 host; on a hybrid one
+       * the unified hierarchy's freezer still works on the scope. */
+      if (!ok && f->cgroup2_dir)
+        {
+          g_debug ("%s; using %s/cgroup.freeze", local_error->message, f->cgroup2_dir);
+          ok = write_file (f->cgroup2_dir, "cgroup.freeze", "1", error)
+               && wait_for (f->cgroup2_dir, "cgroup.events", "frozen 1", error);
+        }
+      else if (!ok)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+    }
   else if (f->cgroup2_dir)
     ok = write_file (f->cgroup2_dir, "cgroup.freeze", "1", error)
          && wait_for (f->cgroup2_dir, "cgroup.events", "frozen 1", error);
@@ -137,15 +180,27 @@ berth_freezer_freeze (BerthFreezer *f, GError **error)
   return TRUE;
 }
 
+const char *
+berth_freezer_method (BerthFreezer *f)
+{
+  if (f->by_systemd)
+    return "systemd FreezeUnit";
+  if (f->cgroup2_dir)
+    return "cgroup.freeze";
+  return "the v1 freezer";
+}
+
 gboolean
 berth_freezer_thaw (BerthFreezer *f, GError **error)
 {
   if (!f->frozen)
     return TRUE;
   f->frozen = FALSE;
-  if (f->unit)
+  if (f->by_systemd)
     return call_systemd ("ThawUnit", f->unit, error);
   if (f->cgroup2_dir)
     return write_file (f->cgroup2_dir, "cgroup.freeze", "0", error);
+  if (f->unit)
+    return TRUE; /* FreezeUnit failed and nothing else was tried */
   return write_file (f->freezer_dir, "freezer.state", "THAWED", error);
 }

@@ -16,6 +16,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthFreezer, berth_freezer_free)
 
 /* Returns once every process is frozen; on failure nothing stays frozen. */
 gboolean berth_freezer_freeze (BerthFreezer *freezer, GError **error);
+/* How the last freeze was done, for the log. */
+const char *berth_freezer_method (BerthFreezer *freezer);
 /* Undoes a freeze (also a failed one); nothing to do when not frozen. */
 gboolean berth_freezer_thaw (BerthFreezer *freezer, GError **error);
 
