@@ -11,6 +11,7 @@
 RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
 INIT="$BUILD_DIR/src/runtime/berth-init"
 
+export BERTH_PULL_HELPER="$BUILD_DIR/src/pull/berth-pull"
 setup_scratch
 kill_containers() {
   local d f
@@ -78,7 +79,8 @@ assert_match "the history entry carries the message" '"Comment" ?: "first commit
 layers=$(image_field committed:v1 Layers | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$layers" = 2 ] && ok "the new image has the base layer plus one" || { not_ok "two layers"; diag "$layers"; }
 blob=$(ls "$ROOT"/images/blobs/sha256/ | while read -r h; do
-  if tar -tf "$ROOT/images/blobs/sha256/$h" 2>/dev/null | grep -q '^etc/\.wh\.group$'; then echo "$h"; fi; done)
+  list=$(tar -tf "$ROOT/images/blobs/sha256/$h" 2>/dev/null)
+  if grep -q '^etc/\.wh\.group$' <<<"$list"; then echo "$h"; fi; done)
 [ -n "$blob" ] && ok "the layer blob is a plain tar with .wh. whiteouts" || { not_ok "the layer blob is a plain tar with .wh. whiteouts"; diag "$(ls -la "$ROOT"/images/blobs/sha256/)"; for f in "$ROOT"/images/blobs/sha256/*; do tar -tf "$f" 2>&1 | head -3; done; }
 [ -n "$blob" ] && [ "sha256:$(sha256sum "$ROOT/images/blobs/sha256/$blob" | cut -c1-64)" = "sha256:$blob" ] \
   && [ "$(tar -tf "$ROOT/images/blobs/sha256/$blob" | sort)" = "$(printf '%s\n' etc/ etc/.wh.group etc/passwd .wh.home opt/ opt/app/ opt/app/new opt/link root/ root/.cfg/ root/.cfg/x | sort)" ] \
@@ -180,6 +182,28 @@ start_berthd
 out=$(run_verify committed:v1)
 [ "$out" = "$want" ] && ok "committed images survive a berthd restart" || { not_ok "after restart"; diag "$out"; }
 check "diff still works after the restart" sh -c "'$BERTHCTL' diff c1 | grep -qx 'D /etc/group'"
+
+# --- push to a registry and pull back ----------------------------------------------
+REG=127.0.0.1:5450
+: >"$SCRATCH/registry.conf"
+printf 'alicepw\n' | "$BUILD_DIR/src/registry/berth-registry" --config "$SCRATCH/registry.conf" \
+  --root "$SCRATCH/registry" user add alice >/dev/null 2>&1
+"$BUILD_DIR/src/registry/berth-registry" --config "$SCRATCH/registry.conf" --root "$SCRATCH/registry" \
+  --listen "$REG" >"$SCRATCH/registry.log" 2>&1 &
+_pids+=($!)
+for _ in $(seq 1 100); do grep -q "serving" "$SCRATCH/registry.log" && break; sleep 0.05; done
+if grep -q "serving" "$SCRATCH/registry.log"; then
+  echo alicepw | bctl login -u alice --password-stdin "$REG" >/dev/null 2>&1
+  check "tag the committed image for the registry" bctl tag committed:v1 "$REG/alice/committed:v1"
+  out=$(bctl push -q "$REG/alice/committed:v1" 2>&1)
+  [ $? = 0 ] && ok "push of a committed image (its layer compressed on the way)" || { not_ok "push of a committed image"; diag "$out"; }
+  check "remove it locally" bctl rmi "$REG/alice/committed:v1" committed:v1
+  check "pull it back" bctl pull -q "$REG/alice/committed:v1"
+  out=$(run_verify "$REG/alice/committed:v1")
+  [ "$out" = "$want" ] && ok "the pulled image has the changes and whiteouts" || { not_ok "the pulled image"; diag "$out"; }
+else
+  not_ok "berth-registry starts on $REG"; diag "$(cat "$SCRATCH/registry.log")"
+fi
 
 # --- bad input ------------------------------------------------------------------------
 expect_fail "commit of an unknown container" 1 "no such container|NoSuchContainer|not found" bctl commit nosuch
