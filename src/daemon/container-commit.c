@@ -43,7 +43,6 @@ typedef struct
   char *name;
   char *image_id;
   char *upper;  /* <dir>/upper */
-  char *work;   /* <dir>/work */
   char *rootfs; /* the mounted root while running, else NULL */
   char **excludes;
 
@@ -78,7 +77,6 @@ job_free (Job *job)
   g_free (job->name);
   g_free (job->image_id);
   g_free (job->upper);
-  g_free (job->work);
   g_free (job->rootfs);
   g_strfreev (job->excludes);
   g_free (job->reference);
@@ -116,7 +114,6 @@ job_new (JobKind kind, BerthContainerRec *rec, BerthContainer *skeleton,
   job->name = g_strdup (rec->name);
   job->image_id = g_strdup (rec->image_id);
   job->upper = g_build_filename (rec->dir, "upper", NULL);
-  job->work = g_build_filename (rec->dir, "work", NULL);
   if (rec->state == BERTH_CONTAINER_RUNNING && rec->mounted)
     job->rootfs = g_build_filename (rec->bundle, "rootfs", NULL);
   /* Volumes and host directories are not the container's changes. */
@@ -178,14 +175,10 @@ temp_mount_clear (TempMount *t)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TempMount, temp_mount_clear)
 
-/* Mounts the image with @upper and @work, or with empty ones of its own
- * when they are NULL (then the mount shows the image as it is). */
 static gboolean
-temp_mount (Job *job, const char *upper, const char *work, TempMount *t, GError **error)
+temp_dir (Job *job, TempMount *t, GError **error)
 {
   g_autofree char *template = g_build_filename (job->daemon->run_dir, "commit-XXXXXX", NULL);
-  g_autofree char *own_upper = NULL;
-  g_autofree char *own_work = NULL;
 
   if (g_mkdir_with_parents (job->daemon->run_dir, 0755) < 0 || g_mkdtemp (template) == NULL)
     return berth_error_set_errno (error, errno, "cannot create a directory under %s",
@@ -194,16 +187,66 @@ temp_mount (Job *job, const char *upper, const char *work, TempMount *t, GError 
   t->root = g_build_filename (t->dir, "root", NULL);
   if (mkdir (t->root, 0755) < 0)
     return berth_error_set_errno (error, errno, "cannot create %s", t->root);
-  if (upper == NULL)
-    {
-      own_upper = g_build_filename (t->dir, "upper", NULL);
-      own_work = g_build_filename (t->dir, "work", NULL);
-      if (mkdir (own_upper, 0755) < 0 || mkdir (own_work, 0700) < 0)
-        return berth_error_set_errno (error, errno, "cannot create %s", own_upper);
-      upper = own_upper;
-      work = own_work;
-    }
+  return TRUE;
+}
+
+/* The image as it is: its layers with an empty upper directory of our
+ * own, so that nothing the container uses is mounted twice. */
+static gboolean
+mount_image (Job *job, TempMount *t, GError **error)
+{
+  g_autofree char *upper = NULL;
+  g_autofree char *work = NULL;
+
+  if (!temp_dir (job, t, error))
+    return FALSE;
+  upper = g_build_filename (t->dir, "upper", NULL);
+  work = g_build_filename (t->dir, "work", NULL);
+  if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    return berth_error_set_errno (error, errno, "cannot create %s", upper);
   if (!berth_store_mount_image (job->daemon->store, job->image_id, upper, work, t->root, error))
+    return FALSE;
+  t->mounted = TRUE;
+  return TRUE;
+}
+
+/* The container's file system while it is not running: a read-only
+ * overlay whose top lower layer is its upper directory (overlayfs honours
+ * whiteouts and opaque directories in lower layers), so that its work
+ * directory stays free for a start meanwhile. The layers are named by
+ * links in a directory of our own: "c" for the container's changes, the
+ * store's short names for the image's layers. */
+static gboolean
+mount_stopped (Job *job, TempMount *t, GError **error)
+{
+  g_autofree char *links = NULL;
+  g_autofree char *store_links = berth_store_links_dir (job->daemon->store);
+  g_auto (GStrv) image_links = NULL;
+  g_autoptr (GPtrArray) lowers = g_ptr_array_new_with_free_func (g_free);
+
+  if (!temp_dir (job, t, error))
+    return FALSE;
+  image_links = berth_store_image_lower_links (job->daemon->store, job->image_id, error);
+  if (image_links == NULL)
+    return FALSE;
+  links = g_build_filename (t->dir, "l", NULL);
+  if (mkdir (links, 0700) < 0)
+    return berth_error_set_errno (error, errno, "cannot create %s", links);
+  g_ptr_array_add (lowers, g_strdup ("c"));
+  for (guint i = 0; image_links[i]; i++)
+    g_ptr_array_add (lowers, g_strdup (image_links[i]));
+  g_ptr_array_add (lowers, NULL);
+  for (guint i = 0; lowers->pdata[i]; i++)
+    {
+      const char *name = lowers->pdata[i];
+      g_autofree char *link = g_build_filename (links, name, NULL);
+      g_autofree char *target
+        = i == 0 ? g_strdup (job->upper) : g_build_filename (store_links, name, NULL);
+
+      if (symlink (target, link) < 0)
+        return berth_error_set_errno (error, errno, "cannot create %s", link);
+    }
+  if (!berth_overlay_mount (links, (const char *const *)lowers->pdata, NULL, NULL, t->root, error))
     return FALSE;
   t->mounted = TRUE;
   return TRUE;
@@ -408,7 +451,7 @@ do_changes (Job *job, GError **error)
       job->change_list = g_ptr_array_new ();
       return TRUE;
     }
-  if (!temp_mount (job, NULL, NULL, &image, error))
+  if (!mount_image (job, &image, error))
     return FALSE;
   image_fd = open_dir (image.root, error);
   if (image_fd < 0)
@@ -430,10 +473,10 @@ do_export (Job *job, GCancellable *cancellable, GError **error)
 
   if (root == NULL)
     {
-      gboolean started = g_file_test (job->upper, G_FILE_TEST_IS_DIR)
-                         && g_file_test (job->work, G_FILE_TEST_IS_DIR);
+      /* Never started: the image is all there is. */
+      gboolean started = g_file_test (job->upper, G_FILE_TEST_IS_DIR);
 
-      if (!temp_mount (job, started ? job->upper : NULL, started ? job->work : NULL, &mount, error))
+      if (!(started ? mount_stopped (job, &mount, error) : mount_image (job, &mount, error)))
         return FALSE;
       root = mount.root;
     }

@@ -412,6 +412,8 @@ do_dir (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   gboolean ok;
 
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile (a commit without pause) */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open the directory \"%s\"", path);
   xattrs = read_xattrs (fd, path, error);
@@ -486,6 +488,8 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM)
     fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open \"%s\"", path);
   xattrs = read_xattrs (fd, path, error);
@@ -554,6 +558,8 @@ do_symlink (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *pa
   struct archive_entry *entry;
   gboolean ok;
 
+  if (n < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile */
   if (n < 0)
     return berth_error_set_errno (error, errno, "cannot read the symbolic link \"%s\"", path);
   target[n] = '\0';
