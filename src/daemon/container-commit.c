@@ -114,7 +114,7 @@ job_new (JobKind kind, BerthContainerRec *rec, BerthContainer *skeleton,
   job->name = g_strdup (rec->name);
   job->image_id = g_strdup (rec->image_id);
   job->upper = g_build_filename (rec->dir, "upper", NULL);
-  if (rec->state == BERTH_CONTAINER_RUNNING && rec->mounted)
+  if (rec->state == BERTH_CONTAINER_RUNNING)
     job->rootfs = g_build_filename (rec->bundle, "rootfs", NULL);
   /* Volumes and host directories are not the container's changes. */
   for (guint i = 0; i < rec->mounts->len; i++)
