@@ -55,6 +55,11 @@ out=$(bctl diff db 2>&1)
 grep -q '/var/lib/data/' <<<"$out" && { not_ok "diff leaves the volume's files out"; diag "$out"; } \
   || ok "diff leaves the volume's files out"
 assert_match "diff shows db's own change" "^A /etc/db.conf$" "$out"
+# /var/lib was made as the mount point's parent; the mount point is left out.
+[ "$out" = "C /etc
+A /etc/db.conf
+C /var
+A /var/lib" ] && ok "diff output is exact" || { not_ok "diff output is exact"; diag "$out"; }
 bctl export db -o "$SCRATCH/db.tar"
 list=$(tar -tf "$SCRATCH/db.tar")
 grep -q '^var/lib/data/' <<<"$list" && not_ok "export leaves the volume's files out" || ok "export leaves the volume's files out"
