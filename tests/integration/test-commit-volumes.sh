@@ -100,6 +100,22 @@ out=$(bctl run --rm -v "$vol:/d:ro" busybox cat /d/rows </dev/null 2>&1)
 [ "$out" = "row1
 row2" ] && ok "the data outlives db" || { not_ok "the data outlives db"; diag "$out"; }
 
+# A named volume and a host directory: both left out; only the volume is declared.
+mkdir -p "$SCRATCH/hostdir"
+bctl run --name mixed -v named1:/srv/named -v "$SCRATCH/hostdir:/mnt/host" busybox \
+  sh -c 'echo n >/srv/named/f; echo h >/mnt/host/f; echo own >/own' </dev/null >/dev/null 2>&1
+out=$(bctl diff mixed 2>&1)
+[ "$out" = "A /mnt
+A /own
+A /srv" ] && ok "diff leaves a named volume and a bind mount out" || { not_ok "diff with a named volume and a bind mount"; diag "$out"; }
+check "commit of a container with a named volume and a bind mount" bctl commit mixed mixed:v1
+out=$(bctl image inspect mixed:v1 | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)[0]["Config"]["config"].get("Volumes", {})))')
+[ "$out" = "['/srv/named']" ] && ok "the image declares the named volume, not the host directory" || { not_ok "declared volumes"; diag "$out"; }
+out=$(bctl run --rm mixed:v1 sh -c 'cat /own; test -e /mnt/host && echo host-dir-there; ls -A /srv/named | wc -l' </dev/null 2>&1)
+[ "$out" = "own
+0" ] && ok "the new image has the container's file and nothing of the mounts" || { not_ok "mixed:v1 content"; diag "$out"; }
+[ "$(cat "$SCRATCH/hostdir/f")" = h ] && ok "the host directory got the write" || not_ok "the host directory got the write"
+
 grep -E "AddressSanitizer|runtime error" "$BERTHD_LOG" >/dev/null && not_ok "no sanitizer reports in berthd's log" \
   || ok "no sanitizer reports in berthd's log"
 finish
