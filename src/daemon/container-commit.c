@@ -26,6 +26,9 @@
 #include "container-freeze.h"
 #include "container.h"
 
+/* Set on the Container object while a commit of it runs. */
+#define COMMITTING_KEY "berth-committing"
+
 typedef enum
 {
   JOB_COMMIT,
@@ -525,6 +528,8 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
 
+  if (job->kind == JOB_COMMIT)
+    g_object_set_data (G_OBJECT (job->skeleton), COMMITTING_KEY, NULL);
   if (job->infos)
     berth_daemon_images_apply (job->daemon, job->infos, TRUE);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -616,6 +621,15 @@ handle_commit (BerthContainer *skeleton, GDBusMethodInvocation *invocation, cons
 
   if (!check_state (rec, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
+  /* One at a time: the second's thaw would end the first's freeze. */
+  if (g_object_get_data (G_OBJECT (skeleton), COMMITTING_KEY))
+    {
+      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_STATE,
+                                             "container %s is being committed already; try again "
+                                             "when that commit is done",
+                                             rec->name);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   job = job_new (JOB_COMMIT, rec, skeleton, invocation);
   job->reference = g_strdup (reference);
   job->changes = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_instruction_free);
@@ -665,6 +679,7 @@ handle_commit (BerthContainer *skeleton, GDBusMethodInvocation *invocation, cons
   job->labels = g_hash_table_ref (rec->labels);
   if (pause && rec->state == BERTH_CONTAINER_RUNNING)
     job->freezer = berth_freezer_new (rec);
+  g_object_set_data (G_OBJECT (skeleton), COMMITTING_KEY, GINT_TO_POINTER (1));
   job_start (g_steal_pointer (&job));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

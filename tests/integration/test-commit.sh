@@ -159,6 +159,17 @@ lines_before=$(grep -c "frozen for the commit" "$BERTHD_LOG")
 check "commit --pause=false" bctl commit --pause=false live live:v2
 [ "$(grep -c "frozen for the commit" "$BERTHD_LOG")" = "$lines_before" ] && [ "$(state live)" = running ] \
   && ok "--pause=false does not freeze" || not_ok "--pause=false does not freeze"
+# Two commits of one container at once: the second is refused, not interleaved
+# (its thaw would end the first's freeze). The data makes the first one last.
+bctl exec live sh -c 'i=0; while [ $i -lt 30 ]; do head -c 10000000 /dev/zero >/big$i; i=$((i+1)); done' >/dev/null 2>&1
+( bctl commit live live:big >"$SCRATCH/first.out" 2>&1; echo $? >"$SCRATCH/first.rc" ) &
+first=$!
+for _ in $(seq 1 100); do grep -q "container live frozen" <(tail -n 3 "$BERTHD_LOG") && break; sleep 0.01; done
+expect_fail "a second commit while one runs is refused" 1 "being committed already" bctl commit live live:second
+wait $first
+[ "$(cat "$SCRATCH/first.rc")" = 0 ] && ok "the first commit completes" || { not_ok "the first commit completes"; diag "$(cat "$SCRATCH/first.out")"; }
+bctl exec live sh -c 'rm /big*' >/dev/null 2>&1
+bctl rmi live:big >/dev/null 2>&1
 check "export of a running container" sh -c "'$BERTHCTL' export live | tar -t | grep -qx data1"
 
 # --- a container that never ran: no changes --------------------------------------
