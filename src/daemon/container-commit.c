@@ -734,6 +734,25 @@ handle_export (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUni
 }
 
 void
+berth_daemon_commit_clean_leftovers (BerthDaemon *daemon)
+{
+  g_autoptr (GDir) dir = g_dir_open (daemon->run_dir, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_auto (TempMount) t = { 0 };
+
+      if (!g_str_has_prefix (name, "commit-"))
+        continue;
+      t.dir = g_build_filename (daemon->run_dir, name, NULL);
+      t.root = g_build_filename (t.dir, "root", NULL);
+      t.mounted = TRUE; /* perhaps: unmounting what is not mounted does nothing */
+      g_message ("removing %s, left by an interrupted diff or export", t.dir);
+    }
+}
+
+void
 berth_container_commit_connect (BerthContainerRec *rec, BerthContainer *skeleton)
 {
   g_signal_connect (skeleton, "handle-commit", G_CALLBACK (handle_commit), rec);

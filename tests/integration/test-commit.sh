@@ -188,8 +188,13 @@ check "load it back" bctl load -i "$SCRATCH/committed.tar"
 out=$(run_verify committed:v1)
 [ "$out" = "$want" ] && ok "the loaded image has the changes and whiteouts" || { not_ok "loaded image content"; diag "$out"; }
 bctl stop -t 1 live >/dev/null 2>&1
+# What an export interrupted by a crash leaves: a mount under the run directory.
+mkdir -p "$RUN_DIR/commit-leftover/root"
+mount -t tmpfs leftover "$RUN_DIR/commit-leftover/root" && touch "$RUN_DIR/commit-leftover/root/x"
 stop_berthd
 start_berthd
+! grep -q "$RUN_DIR/commit-leftover" /proc/self/mountinfo && [ ! -e "$RUN_DIR/commit-leftover" ] \
+  && ok "berthd removes a leftover diff/export mount at start" || not_ok "berthd removes a leftover diff/export mount at start"
 out=$(run_verify committed:v1)
 [ "$out" = "$want" ] && ok "committed images survive a berthd restart" || { not_ok "after restart"; diag "$out"; }
 check "diff still works after the restart" sh -c "'$BERTHCTL' diff c1 | grep -qx 'D /etc/group'"
