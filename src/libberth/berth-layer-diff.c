@@ -303,7 +303,9 @@ static gboolean
 write_header (Diff *d, struct archive_entry *entry, GError **error)
 {
   d->n_entries++;
-  if (archive_write_header (d->a, entry) != ARCHIVE_OK)
+  /* A warning is a name that is not UTF-8: written as bytes (pax
+   * hdrcharset=BINARY), which is what the file is called. */
+  if (archive_write_header (d->a, entry) < ARCHIVE_WARN)
     return archive_failed (d, archive_entry_pathname (entry), error);
   return TRUE;
 }
@@ -538,7 +540,7 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
         return FALSE;
       left -= n;
     }
-  if (archive_write_finish_entry (d->a) != ARCHIVE_OK)
+  if (archive_write_finish_entry (d->a) < ARCHIVE_WARN)
     return archive_failed (d, path, error);
 
   if (copy_fd >= 0
