@@ -555,7 +555,10 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
             const BerthLayerChange *c = g_ptr_array_index (job->change_list, i);
             char kind[2] = { c->kind, '\0' };
 
-            g_variant_builder_add (&b, "(ss)", kind, c->path);
+            /* D-Bus strings are UTF-8; other bytes show as U+FFFD. */
+            g_autofree char *path = g_utf8_make_valid (c->path, -1);
+
+            g_variant_builder_add (&b, "(ss)", kind, path);
           }
         berth_container_complete_get_changes (job->skeleton, job->invocation,
                                               g_variant_builder_end (&b));

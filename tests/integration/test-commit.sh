@@ -172,6 +172,14 @@ bctl exec live sh -c 'rm /big*' >/dev/null 2>&1
 bctl rmi live:big >/dev/null 2>&1
 check "export of a running container" sh -c "'$BERTHCTL' export live | tar -t | grep -qx data1"
 
+# A file name that is not UTF-8: diff shows it (with U+FFFD), commit keeps its bytes.
+bctl run --name odd busybox sh -c 'touch "/$(printf "latin\351")"' </dev/null >/dev/null 2>&1
+out=$(bctl diff odd 2>&1)
+[ "$out" = "A /latin�" ] && ok "diff of a file name that is not UTF-8" || { not_ok "diff of a non-UTF-8 name"; diag "$out"; }
+check "commit of a file name that is not UTF-8" bctl commit odd odd:v1
+out=$(bctl run --rm odd:v1 sh -c 'for f in /latin*; do printf %s "$f" | od -c | head -1; done' </dev/null 2>&1)
+assert_match "the name keeps its bytes in the image" "/ +l +a +t +i +n +351" "$out"
+
 # --- a container that never ran: no changes --------------------------------------
 bctl create --name fresh busybox true >/dev/null
 out=$(bctl diff fresh 2>&1)
