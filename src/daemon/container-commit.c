@@ -409,7 +409,13 @@ do_commit (Job *job, GCancellable *cancellable, GError **error)
   if (job->freezer)
     {
       if (!berth_freezer_freeze (job->freezer, error))
-        return FALSE;
+        {
+          g_prefix_error (error,
+                          "cannot freeze container %s (commit with --pause=false to read "
+                          "it while it runs): ",
+                          job->name);
+          return FALSE;
+        }
       g_message ("container %s frozen for the commit (%s)", job->name,
                  berth_freezer_method (job->freezer));
     }
