@@ -72,6 +72,11 @@ id=$(bctl commit -m "first commit" -a "Ann <ann@example.org>" c1 committed:v1 2>
   || { not_ok "commit prints the new image's ID"; diag "$id"; }
 assert_match "images lists the committed image" "^committed +v1 +${id:7:12} " "$(bctl images)"
 check "history has two entries" [ "$(bctl history --json committed:v1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ]
+[ "$(image_field committed:v1 Config.author)" = "Ann <ann@example.org>" ] && ok "the config names the author" \
+  || { not_ok "the config names the author"; diag "$(image_field committed:v1 Config.author)"; }
+[ "$(image_field committed:v1 Config.history.1.author)" = "Ann <ann@example.org>" ] \
+  && [ "$(image_field committed:v1 Config.history.1.comment)" = "first commit" ] \
+  && ok "the history entry has author and message" || not_ok "the history entry has author and message"
 assert_match "the history entry carries the message" '"Comment" ?: "first commit"' "$(bctl image inspect committed:v1)"
 [ "$(image_field committed:v1 Config.config.Cmd)" = '["sh", "-c", "'"$(printf '%s' "$changes" | sed 's/"/\\"/g' | sed ':a;N;$!ba;s/\n/\\n/g')"'"]' ] \
   && ok "the config carries the container's command" \
