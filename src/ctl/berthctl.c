@@ -9,6 +9,7 @@
 #include "ctl.h"
 
 static const CtlVerb verbs[] = {
+  { "build", ctl_verb_build, "Build an image from a Containerfile" },
   { "create", ctl_verb_create, "Create a container without starting it" },
   { "exec", ctl_verb_exec, "Run a command in a running container" },
   { "history", ctl_verb_history, "Show how an image was built, layer by layer" },

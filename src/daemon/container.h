@@ -93,6 +93,11 @@ struct _BerthContainerRec
 
   BerthContainer *skeleton;
   char *object_path;
+
+  /* Containers berthd runs for itself (a build's RUN steps): called when
+   * it exited, instead of what an exit does to users' containers. */
+  void (*exited_hook) (BerthContainerRec *rec, gpointer data);
+  gpointer exited_hook_data;
 };
 
 const char *berth_container_state_to_string (BerthContainerState state);
