@@ -152,7 +152,6 @@ start_in_main (gpointer user_data)
   rec->uid = rs->uid;
   rec->gid = rs->gid;
   rec->runtime = g_strdup (daemon->config->runtime);
-  rec->pids_limit = -1;
   rec->created = g_get_real_time ();
   /* The record and the upper directory live in the build's directory, so
    * a crash leaves nothing that berthd would take for a user's container. */
