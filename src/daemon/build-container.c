@@ -166,7 +166,7 @@ start_in_main (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   rec->image_held = TRUE;
-  g_debug ("build %u: container %s runs %s", b->id, rec->id, rec->command[0]);
+  g_message ("build %u: running container %.12s", b->id, rec->id);
   o.stdout_fd = rs->out_fd;
   o.stderr_fd = fcntl (rs->out_fd, F_DUPFD_CLOEXEC, 3);
   rs->out_fd = -1;

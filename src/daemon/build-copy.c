@@ -170,7 +170,8 @@ resolve_sources (const BerthBuilderCopy *copy, char **sources, GError **error)
 
         if (fd < 0 || fstat (fd, &st) < 0)
           return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                              "%s: %s: not found in the build context%s", what, sources[i],
+                              "%s: %s: not found in the build context%s%s", what, sources[i],
+                              errno == ENOENT ? "" : ": ",
                               errno == ENOENT ? "" : g_strerror (errno)),
                  NULL;
       }

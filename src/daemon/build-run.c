@@ -366,6 +366,10 @@ mount_clear (Mount *m)
   g_free (m->mnt);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Mount, mount_clear)
+#define MOUNT_INIT                                                                                 \
+  {                                                                                                \
+    .root_fd = -1                                                                                  \
+  }
 
 static gboolean
 mount_image (Run *r, const char *image, Mount *m, GError **error)
@@ -597,7 +601,7 @@ step_metadata (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
   if (ins->kind == BERTH_INSTRUCTION_WORKDIR)
     {
       const char *dir = json_object_get_string_member_with_default (config, "WorkingDir", "/");
-      g_auto (Mount) m = { 0 };
+      g_auto (Mount) m = MOUNT_INIT;
       berth_autofd int fd = -1;
 
       if (!mount_image (r, s->image, &m, error))
@@ -642,7 +646,7 @@ step_run (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
   spec = json_object_get_string_member_with_default (s->config, "User", "");
   if (*spec && !g_str_equal (spec, "root"))
     {
-      g_auto (Mount) m = { 0 };
+      g_auto (Mount) m = MOUNT_INIT;
       guint32 uid, gid;
 
       if (!mount_image (r, s->image, &m, error)
@@ -673,8 +677,8 @@ step_copy (Run *r, Stage *s, const BerthInstruction *ins, guint stage_index, GEr
   guint n = g_strv_length (ins->args);
   g_autofree char *dest = g_strdup (ins->args[n - 1]);
   g_auto (GStrv) sources = g_strdupv (ins->args);
-  g_auto (Mount) source = { 0 };
-  g_auto (Mount) m = { 0 };
+  g_auto (Mount) source = MOUNT_INIT;
+  g_auto (Mount) m = MOUNT_INIT;
   g_autofree char *digest = NULL;
   g_autofree char *text = instruction_key (ins);
   g_autofree char *key = NULL;
