@@ -104,6 +104,18 @@ on_signal (GDBusConnection *bus, const char *sender, const char *path, const cha
     }
 }
 
+static void
+on_berthd_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
+{
+  Follow *f = user_data;
+
+  if (f->finished)
+    return;
+  f->finished = TRUE;
+  f->error_message = g_strdup ("berthd went away during the build (see its log)");
+  g_main_loop_quit (f->loop);
+}
+
 static gboolean
 on_interrupt (gpointer user_data)
 {
@@ -262,7 +274,7 @@ ctl_verb_build (BerthCtl *ctl, int argc, char **argv)
   GDBusConnection *bus;
   Sender *sender = NULL;
   GThread *thread = NULL;
-  guint sub, sigint, sigterm;
+  guint sub, sigint, sigterm, watch;
   int pipe_fds[2] = { -1, -1 };
   int r = ctl_parse_options ("build", "DIR|-",
                              "Build an image from a Containerfile and a context directory (or a "
@@ -383,8 +395,11 @@ ctl_verb_build (BerthCtl *ctl, int argc, char **argv)
 
   sigint = g_unix_signal_add (SIGINT, on_interrupt, &f);
   sigterm = g_unix_signal_add (SIGTERM, on_interrupt, &f);
+  watch = g_bus_watch_name_on_connection (bus, BERTH_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                                          on_berthd_vanished, &f, NULL);
   if (!f.finished)
     g_main_loop_run (f.loop);
+  g_bus_unwatch_name (watch);
   g_source_remove (sigint);
   g_source_remove (sigterm);
   g_dbus_connection_signal_unsubscribe (bus, sub);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gio/gunixfdlist.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -330,6 +331,60 @@ handle_build_image (BerthManager *manager, GDBusMethodInvocation *invocation, GU
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* The RUN containers of builds a crash interrupted: their records are in
+ * the build's directory, where berthd does not look for users'
+ * containers; they may still run. */
+static void
+destroy_lost_containers (BerthDaemon *daemon, const char *dir)
+{
+  g_autoptr (GDir) builds = g_dir_open (dir, 0, NULL);
+  const char *build;
+
+  while (builds && (build = g_dir_read_name (builds)))
+    {
+      g_autofree char *containers = g_build_filename (dir, build, "containers", NULL);
+      g_autoptr (GDir) d = g_dir_open (containers, 0, NULL);
+      const char *id;
+
+      while (d && (id = g_dir_read_name (d)))
+        {
+          g_autofree char *record = g_build_filename (containers, id, "container.json", NULL);
+          g_autoptr (JsonParser) parser = json_parser_new ();
+          g_autoptr (BerthContainerRec) rec = NULL;
+
+          if (!json_parser_load_from_file (parser, record, NULL))
+            continue;
+          rec = berth_container_rec_from_json (daemon, json_parser_get_root (parser), NULL);
+          if (rec == NULL)
+            continue;
+          rec->dir = g_build_filename (containers, id, NULL);
+          rec->bundle = g_build_filename (daemon->run_dir, "containers", rec->id, NULL);
+          g_message ("removing container %.12s of an interrupted build", rec->id);
+          berth_container_destroy_sync (rec);
+        }
+    }
+}
+
+/* Mounts (COPY steps' roots) left under @dir, deepest first. */
+static void
+unmount_below (const char *dir)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *prefix = g_strconcat (dir, "/", NULL);
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (gint i = (gint)g_strv_length (lines) - 1; i >= 0; i--)
+    {
+      g_auto (GStrv) fields = g_strsplit (lines[i], " ", 6);
+
+      if (g_strv_length (fields) >= 5 && g_str_has_prefix (fields[4], prefix))
+        umount2 (fields[4], MNT_DETACH);
+    }
+}
+
 void
 berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
 {
@@ -337,6 +392,8 @@ berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
   g_autoptr (GError) error = NULL;
 
   /* What builds interrupted by a crash or a stop left behind. */
+  destroy_lost_containers (daemon, dir);
+  unmount_below (dir);
   if (!berth_fs_rm_rf_at (AT_FDCWD, dir, &error))
     g_warning ("cannot clean %s: %s", dir, error->message);
   daemon->builds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

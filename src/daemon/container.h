@@ -161,6 +161,10 @@ void berth_container_watch (BerthContainerRec *rec);
 void berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_status);
 /* Whether the recorded PID 1 still runs (and is the same process). */
 gboolean berth_container_pid_alive (BerthContainerRec *rec);
+/* Blocking: the runtime deletes the container (killing what still runs),
+ * its root is unmounted and its bundle removed. For containers berthd
+ * made for itself and lost track of in a crash (a build's RUN steps). */
+void berth_container_destroy_sync (BerthContainerRec *rec);
 /* Unmounts, removes the record and the bundle (in a thread). */
 void berth_container_remove_files (BerthContainerRec *rec, GAsyncReadyCallback callback,
                                    gpointer user_data);

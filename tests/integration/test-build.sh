@@ -97,11 +97,11 @@ OUT=$(bctl run --rm app:1 stat -c '%u %n' /srv/app/created-in-workdir 2>&1)
   || { not_ok "RUN ran in the WORKDIR"; diag "$OUT"; }
 OUT=$(bctl run --rm app:1 stat -c '%u:%g' /ctx/src/hello.txt 2>&1)
 [ "$OUT" = "0:0" ] && ok "COPY writes files owned by root" || { not_ok "COPY owner"; diag "$OUT"; }
-CONFIG=$(bctl image inspect app:1 2>&1)
-assert_match "labels of the Containerfile are in the config" '"org.example.stage" *: *"final"' "$CONFIG"
-assert_match "--label is in the config" '"built-by" *: *"test"' "$CONFIG"
-assert_match "the builder stage's ENV did not reach the final image" '"MODE=prod"' "$CONFIG"
-grep -q FROM_ARG <<<"$CONFIG" && not_ok "stage ENV isolation" || ok "stage ENV isolation"
+INSPECT=$(bctl image inspect app:1 2>&1)
+assert_match "labels of the Containerfile are in the config" '"org.example.stage" *: *"final"' "$INSPECT"
+assert_match "--label is in the config" '"built-by" *: *"test"' "$INSPECT"
+assert_match "the builder stage's ENV did not reach the final image" '"MODE=prod"' "$INSPECT"
+grep -q FROM_ARG <<<"$INSPECT" && not_ok "stage ENV isolation" || ok "stage ENV isolation"
 HIST=$(bctl history --no-trunc app:1 2>&1)
 assert_match "history records metadata steps" "#\(nop\) ENV MODE=prod" "$HIST"
 assert_match "history records RUN steps" "/bin/sh -c touch created-in-workdir" "$HIST"
@@ -220,6 +220,22 @@ sleep 0.5
 [ "$(images)" = "$imgs" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
   && ok "a canceled build leaves no image, container, mount or directory" \
   || not_ok "leftovers after cancel: $(leftovers) $(bctl ps -a)"
+
+# --- berthd killed during a RUN step ------------------------------------------
+printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
+"$BERTHCTL" build "$F" -t crashed >"$SCRATCH/crash.out" 2>&1 &
+BPID=$!
+for _ in $(seq 1 100); do grep -q '^started$' "$SCRATCH/crash.out" && break; sleep 0.1; done
+CID=$(grep -o 'running container [0-9a-f]*' "$BERTHD_LOG" | tail -n1 | awk '{print $3}')
+kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
+wait $BPID; RC=$?
+[ $RC = 1 ] && ok "berthctl build fails when berthd goes away" || { not_ok "berthctl after berthd died: $RC"; diag "$(cat "$SCRATCH/crash.out")"; }
+assert_match "and says so" "berthd went away" "$(tail -n1 "$SCRATCH/crash.out")"
+start_berthd
+assert_match "the restarted berthd removes the lost build container" "removing container $CID of an interrupted build" "$(cat "$BERTHD_LOG")"
+cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
+[ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
+  && ok "its processes, cgroup, mounts and files are gone" || not_ok "after the crash: cgroup '$cg', leftovers $(leftovers)"
 
 # --- bad input -------------------------------------------------------------------
 B=$SCRATCH/bad
