@@ -221,6 +221,13 @@ sleep 0.5
   && ok "a canceled build leaves no image, container, mount or directory" \
   || not_ok "leftovers after cancel: $(leftovers) $(bctl ps -a)"
 
+# --- the quickstart's example --------------------------------------------------
+build "$SOURCE_DIR/data/examples" -t hello --build-arg WHO=the-test
+[ $RC = 0 ] && ok "data/examples builds" || { not_ok "data/examples builds"; diag "$OUT"; }
+OUT=$(bctl run --rm hello 2>&1)
+[ "$OUT" = "$(printf 'Hello from the-test: this image was built from a Containerfile.\nrunning as uid 1000 in /home/hello')" ] \
+  && ok "the example image runs its command" || { not_ok "the example image runs"; diag "$OUT"; }
+
 # --- berthd killed during a RUN step ------------------------------------------
 printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
 "$BERTHCTL" build "$F" -t crashed >"$SCRATCH/crash.out" 2>&1 &
