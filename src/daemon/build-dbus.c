@@ -86,19 +86,31 @@ berth_builder_emit_step_done (Build *b, guint step, const char *image_id, gboole
 
 typedef struct
 {
-  Build *b;
+  BerthDaemon *daemon;
+  char *path;
   guint step, steps;
   const char *state;
 } Progress;
+
+static void
+progress_free (Progress *p)
+{
+  g_free (p->path);
+  g_free (p);
+}
 
 static gboolean
 progress_in_main (gpointer user_data)
 {
   Progress *p = user_data;
+  Build *b = g_hash_table_lookup (p->daemon->builds, p->path);
 
-  berth_build_set_step (p->b->skeleton, p->step);
-  berth_build_set_steps (p->b->skeleton, p->steps);
-  berth_build_set_state (p->b->skeleton, p->state);
+  /* Found by path: an update queued just before the end finds nothing. */
+  if (b == NULL)
+    return G_SOURCE_REMOVE;
+  berth_build_set_step (b->skeleton, p->step);
+  berth_build_set_steps (b->skeleton, p->steps);
+  berth_build_set_state (b->skeleton, p->state);
   return G_SOURCE_REMOVE;
 }
 
@@ -107,12 +119,13 @@ berth_builder_set_progress (Build *b, guint step, guint steps, const char *state
 {
   Progress *p = g_new0 (Progress, 1);
 
-  /* Queued before the build's end is, so it runs while b lives. */
-  p->b = b;
+  p->daemon = b->daemon;
+  p->path = g_strdup (b->path);
   p->step = step;
   p->steps = steps;
   p->state = state;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_in_main, p, g_free);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, progress_in_main, p,
+                              (GDestroyNotify)progress_free);
 }
 
 /* --- the object ----------------------------------------------------------- */
