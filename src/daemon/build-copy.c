@@ -43,30 +43,6 @@ is_url (const char *source)
   return g_str_has_prefix (source, "http://") || g_str_has_prefix (source, "https://");
 }
 
-/* "a/../b/./c/" → "b/c"; NULL when it climbs out. */
-static char *
-clean_relative (const char *path)
-{
-  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
-  g_autoptr (GPtrArray) out = g_ptr_array_new ();
-
-  for (guint i = 0; parts[i]; i++)
-    {
-      if (*parts[i] == '\0' || g_str_equal (parts[i], "."))
-        continue;
-      if (g_str_equal (parts[i], ".."))
-        {
-          if (out->len == 0)
-            return NULL;
-          g_ptr_array_remove_index (out, out->len - 1);
-          continue;
-        }
-      g_ptr_array_add (out, parts[i]);
-    }
-  g_ptr_array_add (out, NULL);
-  return g_strjoinv ("/", (char **)out->pdata);
-}
-
 static gboolean
 has_glob (const char *s)
 {
@@ -147,7 +123,7 @@ resolve_sources (const BerthBuilderCopy *copy, char **sources, GError **error)
         return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                             "COPY cannot fetch %s; use ADD for URLs", sources[i]),
                NULL;
-      clean = clean_relative (sources[i]);
+      clean = berth_builder_clean_path (sources[i]);
       if (clean == NULL)
         return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                             "%s: %s is outside the build context", what, sources[i]),

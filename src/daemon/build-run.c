@@ -35,7 +35,7 @@ typedef struct
   Build *b;
   BerthStore *store;
   BerthContainerfile *file;
-  int context_fd;
+  BerthBuilderContext *context;
   char *cache_dir;
   guint step, steps;
   GHashTable *global_args; /* name → value (NULL: declared without one) */
@@ -66,7 +66,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Stage, stage_clear)
 static void
 run_clear (Run *r)
 {
-  berth_close_fdp (&r->context_fd);
+  g_clear_pointer (&r->context, berth_builder_context_free);
   g_clear_pointer (&r->file, berth_containerfile_free);
   g_free (r->cache_dir);
   g_clear_pointer (&r->global_args, g_hash_table_unref);
@@ -83,61 +83,49 @@ new_table (void)
 
 /* --- the context ---------------------------------------------------------- */
 
+static const char *const default_names[] = { "Containerfile", "Dockerfile", NULL };
+
 static gboolean
-unpack_context (Run *r, GError **error)
+read_context (Run *r, GError **error)
 {
   Build *b = r->b;
-  g_autofree char *dir = g_build_filename (b->dir, "context", NULL);
-  BerthUnpackOptions o = BERTH_UNPACK_OPTIONS_INIT;
-  g_auto (BerthUnpackResult) result = { 0 };
+  g_autofree char *given = b->containerfile ? berth_builder_clean_path (b->containerfile) : NULL;
+  const char *wanted[] = { given, NULL };
 
-  if (g_mkdir_with_parents (dir, 0700) < 0)
-    return berth_error_set_errno (error, errno, "cannot create %s", dir);
-  r->context_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (r->context_fd < 0)
-    return berth_error_set_errno (error, errno, "cannot open %s", dir);
-  o.max_size = b->daemon->config->max_layer_size;
-  if (!berth_unpack_layer (b->context_fd, r->context_fd, &o, &result, b->cancellable, error))
-    {
-      g_prefix_error (error, "cannot read the build context: ");
-      return FALSE;
-    }
+  if (b->containerfile && (given == NULL || *given == '\0'))
+    return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
+                        "containerfile \"%s\" must name a file inside the context",
+                        b->containerfile),
+           FALSE;
+  r->context = berth_builder_context_read (
+    b->context_fd, b->dir, given ? wanted : (const char **)default_names,
+    b->daemon->config->max_layer_size, b->cancellable, error);
   berth_close_fdp (&b->context_fd);
-  return TRUE;
+  return r->context != NULL;
 }
 
 static char *
-read_containerfile (Run *r, char **out_name, GError **error)
+read_containerfile (Run *r, char **out_name, gsize *out_len, GError **error)
 {
   Build *b = r->b;
-  const char *names[] = { "Containerfile", "Dockerfile", NULL };
-  const char *given[] = { b->containerfile, NULL };
-  const char *const *try = b->containerfile ? given : names;
+  g_autofree char *given = b->containerfile ? berth_builder_clean_path (b->containerfile) : NULL;
+  const char *one[] = { given, NULL };
+  const char *const *names = given ? one : default_names;
 
-  for (guint i = 0; try[i]; i++)
+  for (guint i = 0; names[i]; i++)
     {
-      berth_autofd int fd = berth_fs_open_beneath (r->context_fd, try[i], O_RDONLY | O_CLOEXEC, 0);
-      g_autoptr (GIOChannel) channel = NULL;
-      char *text = NULL;
-      gsize len = 0;
-      struct stat st;
+      g_autoptr (GBytes) bytes = berth_builder_context_get_file (r->context, names[i]);
+      gsize len;
+      const char *data;
 
-      if (fd < 0)
+      if (bytes == NULL)
         continue;
-      if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-        continue;
-      if (st.st_size > BERTH_CONTAINERFILE_MAX_SIZE)
-        return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                            "%s is larger than %d bytes", try[i], BERTH_CONTAINERFILE_MAX_SIZE),
-               NULL;
-      channel = g_io_channel_unix_new (fd);
-      if (g_io_channel_set_encoding (channel, NULL, error) != G_IO_STATUS_NORMAL
-          || g_io_channel_read_to_end (channel, &text, &len, error) != G_IO_STATUS_NORMAL)
-        return NULL;
-      *out_name = g_strdup (try[i]);
-      return text;
+      data = g_bytes_get_data (bytes, &len);
+      *out_name = g_strdup (names[i]);
+      *out_len = len;
+      return g_strndup (data, len);
     }
-  if (b->containerfile)
+  if (given)
     g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
                  "%s: no such file in the build context", b->containerfile);
   else
@@ -685,7 +673,7 @@ step_copy (Run *r, Stage *s, const BerthInstruction *ins, guint stage_index, GEr
   g_autofree char *cached = NULL;
   g_autofree char *by = created_by (ins, TRUE);
   BerthBuilderCopy copy = {
-    .context_fd = r->context_fd,
+    .context_fd = -1,
     .root_fd = -1,
     .workdir = json_object_get_string_member_with_default (s->config, "WorkingDir", "/"),
     .add = ins->kind == BERTH_INSTRUCTION_ADD,
@@ -712,8 +700,10 @@ step_copy (Run *r, Stage *s, const BerthInstruction *ins, guint stage_index, GEr
       if (!mount_image (r, image, &source, error))
         return FALSE;
       copy.context_fd = source.root_fd;
+      digest = berth_builder_copy_digest (&copy, sources, error);
     }
-  digest = berth_builder_copy_digest (&copy, sources, error);
+  else
+    digest = berth_builder_context_digest (r->context, sources, copy.add, error);
   if (digest == NULL)
     return FALSE;
   key = cache_key (s, text, digest);
@@ -721,6 +711,8 @@ step_copy (Run *r, Stage *s, const BerthInstruction *ins, guint stage_index, GEr
   if (cached)
     return advance (r, s, cached, TRUE, error);
 
+  if (from == NULL && (copy.context_fd = berth_builder_context_dir (r->context, error)) < 0)
+    return FALSE;
   if (!mount_image (r, s->image, &m, error))
     return FALSE;
   copy.root_fd = m.root_fd;
@@ -879,6 +871,7 @@ berth_builder_run (Build *b, GError **error)
   g_auto (Run) r = { 0 };
   g_autofree char *text = NULL;
   g_autofree char *name = NULL;
+  gsize len = 0;
   g_autoptr (GError) parse_error = NULL;
   g_autofree char *platform = NULL;
   BerthBuildStage *target;
@@ -886,19 +879,18 @@ berth_builder_run (Build *b, GError **error)
 
   r.b = b;
   r.store = b->daemon->store;
-  r.context_fd = -1;
   r.cache_dir = g_build_filename (b->daemon->root, "build-cache", NULL);
   r.global_args = new_table ();
   r.used_args = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r.stage_images = g_ptr_array_new_with_free_func (g_free);
   if (g_mkdir_with_parents (r.cache_dir, 0700) < 0 || g_mkdir_with_parents (b->dir, 0700) < 0)
     return berth_error_set_errno (error, errno, "cannot create %s", b->dir), NULL;
-  if (!unpack_context (&r, error))
+  if (!read_context (&r, error))
     return NULL;
-  text = read_containerfile (&r, &name, error);
+  text = read_containerfile (&r, &name, &len, error);
   if (text == NULL)
     return NULL;
-  r.file = berth_containerfile_parse (text, strlen (text), &parse_error);
+  r.file = berth_containerfile_parse (text, len, &parse_error);
   if (r.file == NULL)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT, "%s: %s", name,

@@ -73,6 +73,25 @@ gboolean berth_builder_container_run (Build *b, const char *image_id, char **com
                                       GError **error);
 void berth_builder_container_remove (Build *b);
 
+/* build-context.c: the context as it came (a tar) and its index. */
+typedef struct _BerthBuilderContext BerthBuilderContext;
+/* Reads the tar stream @in_fd to its end, keeping it in @dir and the
+ * files named in @wanted in memory. */
+BerthBuilderContext *berth_builder_context_read (int in_fd, const char *dir,
+                                                 const char *const *wanted, guint64 max_size,
+                                                 GCancellable *cancellable, GError **error);
+void berth_builder_context_free (BerthBuilderContext *ctx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthBuilderContext, berth_builder_context_free)
+/* A file named in @wanted, or NULL when the context has none. */
+GBytes *berth_builder_context_get_file (BerthBuilderContext *ctx, const char *path);
+/* The cache digest of what COPY (@add: ADD) @sources name, from the index. */
+char *berth_builder_context_digest (BerthBuilderContext *ctx, char **sources, gboolean add,
+                                    GError **error);
+/* The context unpacked (the first call unpacks it); owned by @ctx. */
+int berth_builder_context_dir (BerthBuilderContext *ctx, GError **error);
+/* "./a//b/" → "a/b"; NULL for paths that climb out. */
+char *berth_builder_clean_path (const char *path);
+
 /* build-copy.c: COPY and ADD into a mounted root. */
 typedef struct
 {
