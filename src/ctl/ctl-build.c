@@ -340,6 +340,8 @@ ctl_verb_build (BerthCtl *ctl, int argc, char **argv)
           sender_free (sender);
           return CTL_EXIT_FAILURE;
         }
+      /* A larger pipe: fewer switches between us and berthd for big contexts. */
+      fcntl (pipe_fds[1], F_SETPIPE_SZ, 1 << 20);
       sender->out_fd = pipe_fds[1];
       g_unix_fd_list_append (fds, pipe_fds[0], NULL);
       close (pipe_fds[0]);
