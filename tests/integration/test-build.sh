@@ -158,6 +158,49 @@ OUT=$(bctl run --rm envarg 2>&1)
 build "$E" -t envarg2 --build-arg NOT_DECLARED=1
 assert_match "an undeclared build argument is warned about" "NOT_DECLARED" "$OUT"
 
+# --- COPY's rules, SHELL, USER by name, the rest of the config --------------------
+R=$SCRATCH/rules
+mkdir -p "$R/dir/sub"
+echo a >"$R/a.txt"; echo b >"$R/b.txt"; echo c >"$R/c.md"; echo s >"$R/dir/sub/s.txt"
+cat >"$R/Containerfile" <<'CF'
+FROM busybox
+COPY a.txt /file-renamed
+COPY a.txt /into-dir/
+COPY *.txt /globbed/
+COPY dir /dir-contents
+COPY --chown=nobody:nogroup --chmod=0640 b.txt /owned
+SHELL ["/bin/busybox", "sh", "-c"]
+RUN echo "shell is $0" > /shell
+USER nobody
+RUN id -u > /tmp/uid
+EXPOSE 8080/tcp 53/udp
+VOLUME /data
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=30s CMD true
+ONBUILD RUN echo child
+CF
+build "$R" -t rules
+[ $RC = 0 ] && ok "a build with COPY's path rules succeeds" || { not_ok "COPY rules build"; diag "$OUT"; }
+# (-u 0: berthctl run takes numeric users only; the build resolved the name.)
+OUT=$(bctl run --rm -u 0 rules sh -c 'cat /file-renamed /into-dir/a.txt; ls /globbed | tr "\n" " "; ls -R /dir-contents | tr "\n" " "; stat -c "%U:%G %a" /owned; cat /shell /tmp/uid' 2>&1)
+EXPECTED='a
+a
+a.txt b.txt /dir-contents: sub  /dir-contents/sub: s.txt nobody:nogroup 640
+shell is sh
+65534'
+[ "$OUT" = "$EXPECTED" ] && ok "file to file, file into dir/, globs, a directory's contents, --chown names, --chmod, SHELL, USER by name" \
+  || { not_ok "COPY rules, SHELL and USER"; diag "$OUT"; }
+INSPECT=$(bctl image inspect rules 2>&1)
+missing=
+for want in '"8080/tcp"' '"53/udp"' '"/data"' '"StopSignal" *: *"SIGINT"' '"Healthcheck"' '"Interval" *: *30000000000' '"RUN echo child"' '"/bin/busybox"'; do
+  grep -qE -- "$want" <<<"$INSPECT" || missing="$missing $want"
+done
+[ -z "$missing" ] && ok "EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, ONBUILD and SHELL are in the image config" \
+  || { not_ok "the config lacks$missing"; diag "$INSPECT"; }
+printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
+build "$R"
+assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
+
 # --- --target, -f, stdin, scratch -----------------------------------------------
 build "$C" --target builder -t builder-only --build-arg GREETING=howdy
 check "--target builds only up to that stage" \
