@@ -12,6 +12,7 @@ RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
 INIT="$BUILD_DIR/src/runtime/berth-init"
 
 setup_scratch
+export BERTH_PULL_HELPER="$BUILD_DIR/src/pull/berth-pull"
 HTTP_PID=
 trap '[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null; cleanup' EXIT
 start_bus
@@ -231,6 +232,35 @@ build "$U" -t url
 check "ADD fetched a URL into a directory" \
   bash -c "[ \"\$($BERTHCTL run --rm url cat /downloads/remote.txt)\" = 'over http' ]"
 kill "$HTTP_PID" 2>/dev/null; HTTP_PID=
+
+# --- FROM an image that is not stored: pulled ------------------------------------
+REGPORT=5322
+mkdir -p "$SCRATCH/reg"; : >"$SCRATCH/reg.conf"
+printf 'buildpw\n' | "$BUILD_DIR/src/registry/berth-registry" --config "$SCRATCH/reg.conf" \
+  --root "$SCRATCH/reg" user add builder >/dev/null
+"$BUILD_DIR/src/registry/berth-registry" --config "$SCRATCH/reg.conf" --root "$SCRATCH/reg" \
+  --listen "127.0.0.1:$REGPORT" >"$SCRATCH/reg.log" 2>&1 &
+REG_PID=$!
+_pids+=("$REG_PID")
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$REGPORT/v2/" && break; sleep 0.05; done
+REMOTE=127.0.0.1:$REGPORT/builder/base:1
+P=$SCRATCH/pulled
+mkdir -p "$P"
+printf 'FROM %s\nRUN echo on the pulled base\n' "$REMOTE" >"$P/Containerfile"
+if printf 'buildpw\n' | bctl login -u builder --password-stdin "127.0.0.1:$REGPORT" >/dev/null 2>&1 \
+   && bctl tag busybox "$REMOTE" && bctl push -q "$REMOTE" >/dev/null 2>&1 && bctl rmi "$REMOTE" >/dev/null; then
+  expect_fail "--pull=never does not pull a missing base" 1 "pull=never" bctl build --pull=never "$P"
+  build "$P" -t on-pulled
+  [ $RC = 0 ] && ok "a missing FROM image is pulled (--pull=missing)" || { not_ok "FROM pulls"; diag "$OUT"; }
+  assert_match "the pull is reported in the step" "Pulling $REMOTE" "$OUT"
+  build "$P" -t on-pulled
+  grep -q "Pulling" <<<"$OUT" && not_ok "a stored base is not pulled again" || ok "a stored base is not pulled again"
+  build "$P" --pull=always -t on-pulled
+  assert_match "--pull=always pulls a stored base again" "Pulling $REMOTE" "$OUT"
+else
+  not_ok "cannot push busybox to the test registry"; diag "$(cat "$SCRATCH/reg.log")"
+fi
+kill "$REG_PID" 2>/dev/null
 
 # --- failures leave nothing behind ---------------------------------------------
 F=$SCRATCH/fail
