@@ -103,6 +103,12 @@ assert_match "labels of the Containerfile are in the config" '"org.example.stage
 assert_match "--label is in the config" '"built-by" *: *"test"' "$INSPECT"
 assert_match "the builder stage's ENV did not reach the final image" '"MODE=prod"' "$INSPECT"
 grep -q FROM_ARG <<<"$INSPECT" && not_ok "stage ENV isolation" || ok "stage ENV isolation"
+LAYERS=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Layers"]))' <<<"$INSPECT" 2>&1)
+[ "$LAYERS" = 6 ] && ok "only COPY, ADD, RUN and a created WORKDIR add layers (busybox's 1 + 5)" \
+  || not_ok "layers of app:1: $LAYERS (wanted 6)"
+EMPTY=$(python3 -c 'import json,sys; h=json.load(sys.stdin)[0]["History"]; print(sum(1 for e in h if e.get("EmptyLayer")))' <<<"$INSPECT" 2>&1)
+[ "$EMPTY" -ge 5 ] && ok "metadata steps are history entries with empty_layer ($EMPTY)" \
+  || { not_ok "empty_layer history entries: $EMPTY"; diag "$INSPECT"; }
 HIST=$(bctl history --no-trunc app:1 2>&1)
 assert_match "history records metadata steps" "#\(nop\) ENV MODE=prod" "$HIST"
 assert_match "history records RUN steps" "/bin/sh -c touch created-in-workdir" "$HIST"
