@@ -15,6 +15,7 @@
 #include "build.h"
 #include "container.h"
 #include "daemon.h"
+#include "volume.h"
 
 static void
 daemon_clear (BerthDaemon *daemon)
@@ -24,6 +25,7 @@ daemon_clear (BerthDaemon *daemon)
   berth_daemon_builds_shutdown (daemon);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
+  berth_daemon_volumes_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));

@@ -12,6 +12,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _BerthDaemonVolumes BerthDaemonVolumes; /* volume.h */
+
 /* The daemon's one context: everything berthd holds lives here and is
  * handed to the code that needs it; there are no other globals. */
 typedef struct
@@ -36,8 +38,9 @@ typedef struct
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;
-  GHashTable *containers; /* container ID → BerthContainerRec (container.h) */
-  GThreadPool *save_pool; /* one thread: container records are saved in order */
+  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
+  GThreadPool *save_pool;      /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
