@@ -167,6 +167,7 @@ start_in_main (gpointer user_data)
     }
   rec->image_held = TRUE;
   g_message ("build %u: running container %.12s", b->id, rec->id);
+  berth_builder_emit_note (b, "---> Running in %.12s\n", rec->id);
   o.stdout_fd = rs->out_fd;
   o.stderr_fd = fcntl (rs->out_fd, F_DUPFD_CLOEXEC, 3);
   rs->out_fd = -1;

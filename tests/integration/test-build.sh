@@ -76,6 +76,7 @@ build "$C" -t app:1 --build-arg GREETING=howdy --label built-by=test
 assert_match "steps are printed as STEP n/N" "^STEP 1/16: FROM \\\$\\{BASE\\} AS builder$" "$OUT"
 assert_match "step 14 is printed with its instruction" "^STEP 15/16: ENV MODE=prod$" "$OUT"
 assert_match "RUN output is shown, with the build argument" "^builder: howdy$" "$OUT"
+assert_match "RUN steps name their container" "^---> Running in [0-9a-f]{12}$" "$OUT"
 assert_match "every step ends with ---> and an ID" "^---> [0-9a-f]{12}$" "$OUT"
 ID=$(tail -n1 <<<"$OUT")
 [[ "$ID" =~ ^[0-9a-f]{64}$ ]] && ok "the image ID ends the output" || not_ok "the image ID ends the output ($ID)"
@@ -340,9 +341,10 @@ printf 'FROM no-such-image-here\n' >"$B/Containerfile"
 expect_fail "--pull=never with a missing image" 1 "pull=never" bctl build --pull=never "$B"
 [ "$(leftovers)" = 0 ] && ok "bad input leaves nothing behind" || not_ok "leftovers after bad input: $(leftovers)"
 
-if grep -q "ERROR: AddressSanitizer\|runtime error:" "$BERTHD_LOG"; then
+stop_berthd
+if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$BERTHD_LOG"; then
   not_ok "berthd ran clean under the sanitizers"; diag "$(grep -A5 'Sanitizer\|runtime error' "$BERTHD_LOG" | head -40)"
 else
-  ok "berthd ran clean under the sanitizers"
+  ok "berthd ran clean under the sanitizers (no leak at exit)"
 fi
 finish
