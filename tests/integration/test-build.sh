@@ -209,6 +209,13 @@ printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
 
+DIGEST=$(bctl image inspect busybox | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"])')
+mkdir -p "$SCRATCH/bydigest"
+printf 'FROM busybox@%s\nCMD ["echo", "by digest"]\n' "$DIGEST" >"$SCRATCH/bydigest/Containerfile"
+build "$SCRATCH/bydigest" -t bydigest
+[ $RC = 0 ] && [ "$(bctl run --rm bydigest 2>&1)" = "by digest" ] && ok "FROM by digest" \
+  || { not_ok "FROM by digest"; diag "$OUT"; }
+
 # --- --target, -f, stdin, scratch -----------------------------------------------
 build "$C" --target builder -t builder-only --build-arg GREETING=howdy
 check "--target builds only up to that stage" \
