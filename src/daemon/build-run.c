@@ -562,6 +562,11 @@ step_metadata (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
 
   if (ins->kind == BERTH_INSTRUCTION_CMD)
     s->cmd_set = TRUE;
+  if (ins->kind == BERTH_INSTRUCTION_MAINTAINER)
+    {
+      g_free (s->author);
+      s->author = g_strdup (ins->args[0]);
+    }
   if (cached)
     return advance (r, s, cached, TRUE, error);
 
@@ -571,12 +576,7 @@ step_metadata (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
     return FALSE;
   cmd = json_object_get_member (config, "Cmd");
   cmd = cmd ? json_node_copy (cmd) : NULL;
-  if (ins->kind == BERTH_INSTRUCTION_MAINTAINER)
-    {
-      g_free (s->author);
-      s->author = g_strdup (ins->args[0]);
-    }
-  else if (!berth_containerfile_apply (config, ins, error))
+  if (ins->kind != BERTH_INSTRUCTION_MAINTAINER && !berth_containerfile_apply (config, ins, error))
     {
       g_clear_pointer (&cmd, json_node_unref);
       return FALSE;
