@@ -9,6 +9,7 @@
 #include "ctl.h"
 
 static const CtlVerb verbs[] = {
+  { "build", ctl_verb_build, "Build an image from a Containerfile" },
   { "commit", ctl_verb_commit, "Make an image from a container's changes" },
   { "create", ctl_verb_create, "Create a container without starting it" },
   { "diff", ctl_verb_diff, "Show the files a container changed" },

@@ -79,6 +79,9 @@ int ctl_verb_search (BerthCtl *ctl, int argc, char **argv);
 /* ctl-volumes.c */
 int ctl_verb_volume (BerthCtl *ctl, int argc, char **argv);
 
+/* ctl-build.c */
+int ctl_verb_build (BerthCtl *ctl, int argc, char **argv);
+
 /* ctl-containers.c */
 int ctl_verb_run (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_create (BerthCtl *ctl, int argc, char **argv);

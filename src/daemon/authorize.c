@@ -31,6 +31,8 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Manager", "SaveImages", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "RemoveImage", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "TagImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "BuildImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Build", "Cancel", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "PullImage", ACTION_PREFIX "pull-push" },
   { "org.berth.berth1.Manager", "PushImage", ACTION_PREFIX "pull-push" },
   { "org.berth.berth1.Manager", "Login", ACTION_PREFIX "pull-push" },

@@ -12,6 +12,7 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "build.h"
 #include "container.h"
 #include "daemon.h"
 #include "volume.h"
@@ -21,6 +22,7 @@ daemon_clear (BerthDaemon *daemon)
 {
   if (daemon->name_id)
     g_bus_unown_name (daemon->name_id);
+  berth_daemon_builds_shutdown (daemon);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
   berth_daemon_volumes_clear (daemon);

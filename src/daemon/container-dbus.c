@@ -535,6 +535,11 @@ berth_container_state_changed (BerthContainerRec *rec)
   berth_container_rec_sync (rec);
   if (rec->state != BERTH_CONTAINER_EXITED)
     return;
+  if (rec->exited_hook)
+    {
+      rec->exited_hook (rec, rec->exited_hook_data);
+      return;
+    }
 
   g_message ("container %s (%.12s) exited with %d", rec->name, rec->id, rec->exit_code);
   answer_all (rec->waiters, g_variant_new ("(i)", rec->exit_code));
