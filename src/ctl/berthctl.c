@@ -38,6 +38,7 @@ static const CtlVerb verbs[] = {
   { "tag", ctl_verb_tag, "Give an image another name" },
   { "top", ctl_verb_top, "Show a container's processes" },
   { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
+  { "volume", ctl_verb_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "wait", ctl_verb_wait, "Wait for containers to exit; print their exit codes" },
 };
 

@@ -76,6 +76,9 @@ int ctl_verb_login (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_logout (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_search (BerthCtl *ctl, int argc, char **argv);
 
+/* ctl-volumes.c */
+int ctl_verb_volume (BerthCtl *ctl, int argc, char **argv);
+
 /* ctl-containers.c */
 int ctl_verb_run (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_create (BerthCtl *ctl, int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "berth-fd.h"
 #include "container.h"
 #include "daemon.h"
+#include "volume.h"
 
 static void
 daemon_clear (BerthDaemon *daemon)
@@ -22,6 +23,7 @@ daemon_clear (BerthDaemon *daemon)
     g_bus_unown_name (daemon->name_id);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
+  berth_daemon_volumes_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));

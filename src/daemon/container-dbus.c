@@ -17,6 +17,7 @@
 #include "berth-fd.h"
 #include "berth-signal.h"
 #include "container.h"
+#include "volume.h"
 
 #define STOP_KILL_TIMEOUT 10
 
@@ -339,6 +340,7 @@ remove_rec (BerthContainerRec *rec, GPtrArray *invocations)
   call->rec = rec;
   call->invocations = invocations;
   rec->state = BERTH_CONTAINER_REMOVING;
+  berth_container_volumes_prepare_removal (rec);
   berth_container_rec_sync (rec);
   berth_container_rec_save (rec);
   berth_container_remove_files (rec, on_removed, call);
@@ -352,6 +354,7 @@ handle_remove (BerthContainer *skeleton, GDBusMethodInvocation *invocation, gboo
 
   if (!check_not_busy (rec, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
+  rec->remove_volumes = volumes;
   if (rec->state == BERTH_CONTAINER_RUNNING)
     {
       if (!force)
@@ -550,7 +553,10 @@ berth_container_state_changed (BerthContainerRec *rec)
       start_rec (rec, &o, NULL);
     }
   else if (rec->auto_remove)
-    remove_rec (rec, g_ptr_array_new_with_free_func (g_object_unref));
+    {
+      rec->remove_volumes = TRUE; /* as docker's --rm */
+      remove_rec (rec, g_ptr_array_new_with_free_func (g_object_unref));
+    }
 }
 
 /* --- export ------------------------------------------------------------------------ */

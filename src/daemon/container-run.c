@@ -29,6 +29,7 @@
 #include "berth-oci-spec.h"
 #include "berth-overlay.h"
 #include "container.h"
+#include "volume.h"
 
 #define LOG_FILE "container.log"
 
@@ -210,7 +211,7 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   if (!berth_overlay_unmount (rootfs, &error))
     goto fail;
   spec = make_spec (rec, &error);
-  if (spec == NULL)
+  if (spec == NULL || !berth_container_volumes_add_to_spec (rec, spec, &error))
     goto fail;
   if (!berth_store_mount_image (rec->daemon->store, rec->image_id, upper, work, rootfs, &error))
     goto fail;

@@ -62,7 +62,9 @@ struct _BerthContainerRec
   gint64 pids_limit;
   char *runtime;
   GHashTable *labels;
-  GPtrArray *mounts; /* BerthContainerMount, in mount order */
+  GPtrArray *mounts;        /* BerthContainerMount, in mount order */
+  gboolean remove_volumes;  /* Remove(volumes) or auto-remove: its anonymous volumes go too */
+  char **volumes_to_remove; /* those no other container uses, picked when the removal began */
 
   BerthContainerState state;
   gboolean busy; /* a start or a removal is under way */
@@ -183,6 +185,9 @@ void berth_manager_containers_connect (BerthDaemon *daemon, BerthManager *manage
 gboolean berth_daemon_containers_load (BerthDaemon *daemon, GError **error);
 void berth_daemon_containers_clear (BerthDaemon *daemon);
 guint berth_daemon_containers_count (BerthDaemon *daemon, guint *out_running);
+/* A container by name, ID or unique ID prefix (NoSuchContainer). */
+BerthContainerRec *berth_daemon_container_lookup (BerthDaemon *daemon, const char *what,
+                                                  GError **error);
 /* Forgets a removed container: unexported, signal sent. */
 void berth_daemon_containers_forget (BerthDaemon *daemon, BerthContainerRec *rec);
 

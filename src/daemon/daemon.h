@@ -12,6 +12,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _BerthDaemonVolumes BerthDaemonVolumes; /* volume.h */
+
 /* The daemon's one context: everything berthd holds lives here and is
  * handed to the code that needs it; there are no other globals. */
 typedef struct
@@ -34,8 +36,9 @@ typedef struct
   char *auth_path;       /* registry credentials: auth.json beside the config file */
   GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
   guint next_transfer_id;
-  GHashTable *containers; /* container ID → BerthContainerRec (container.h) */
-  GThreadPool *save_pool; /* one thread: container records are saved in order */
+  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
+  GThreadPool *save_pool;      /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
