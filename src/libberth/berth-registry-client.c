@@ -29,7 +29,8 @@ struct _BerthRegistryClient
   char *password;
   char *token; /* Bearer token for token_scope */
   char *token_scope;
-  gboolean basic; /* the registry asked for Basic auth */
+  char *extra_scope; /* asked for too while set (a mount's source repository) */
+  gboolean basic;    /* the registry asked for Basic auth */
   guint timeout;
   char *last_server;
   CURL *curl;
@@ -611,6 +612,11 @@ fetch_token (BerthRegistryClient *client, const char *challenge, const char *def
       g_autofree char *escaped = g_uri_escape_string (scope, NULL, FALSE);
       g_string_append_printf (url, "scope=%s", escaped);
     }
+  if (client->extra_scope)
+    {
+      g_autofree char *escaped = g_uri_escape_string (client->extra_scope, NULL, FALSE);
+      g_string_append_printf (url, "%sscope=%s", scope ? "&" : "", escaped);
+    }
   if (client->user)
     {
       g_autofree char *pair = g_strdup_printf ("%s:%s", client->user, client->password ?: "");
@@ -652,7 +658,7 @@ fetch_token (BerthRegistryClient *client, const char *challenge, const char *def
   g_free (client->token);
   client->token = g_strdup (token);
   g_free (client->token_scope);
-  client->token_scope = g_strdup (scope);
+  client->token_scope = g_strjoin (" ", scope ? scope : "", client->extra_scope, NULL);
   return TRUE;
 }
 
@@ -1129,8 +1135,17 @@ berth_registry_client_mount_blob (BerthRegistryClient *client, const char *repos
   g_autofree char *query = g_strdup_printf ("mount=%s&from=%s", digest, escaped_from);
   g_autofree char *location = NULL;
   long status = 0;
+  gboolean ok;
 
-  if (!start_upload (client, repository, query, &status, &location, error))
+  /* A registry with tokens needs one that also grants pull on @from: ask
+   * for it with the next token (a token without it is dropped, so the
+   * registry challenges again). */
+  client->extra_scope = repo_scope (from, "pull");
+  if (client->token && !(client->token_scope && strstr (client->token_scope, client->extra_scope)))
+    g_clear_pointer (&client->token, g_free);
+  ok = start_upload (client, repository, query, &status, &location, error);
+  g_clear_pointer (&client->extra_scope, g_free);
+  if (!ok)
     return FALSE;
   *out_mounted = status == 201;
   return TRUE;
