@@ -72,6 +72,8 @@ typedef struct
   /* Parallel downloads. */
   GMutex lock;
   GError *first_error;
+  GPtrArray *partials;   /* .partial files this helper wrote to */
+  gboolean saw_mismatch; /* some source sent bytes that did not match */
   GCancellable *cancellable;
 } Pull;
 
@@ -351,6 +353,9 @@ open_partial (Pull *pull, const char *digest, char **out_name)
 
   if (fd < 0 || fcntl (fd, F_OFD_SETLK, &lock) < 0)
     return -1;
+  g_mutex_lock (&pull->lock);
+  g_ptr_array_add (pull->partials, g_strdup (name));
+  g_mutex_unlock (&pull->lock);
   *out_name = g_steal_pointer (&name);
   return g_steal_fd (&fd);
 }
@@ -388,6 +393,8 @@ download_from (Pull *pull, BerthRegistryClient *client, BlobJob *job, GError **e
       if (g_error_matches (*error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH)
           || (fstat (fd, &st) == 0 && st.st_size == 0))
         unlinkat (pull->pull_dir_fd, partial, 0);
+      if (g_error_matches (*error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH))
+        pull->saw_mismatch = TRUE;
       return FALSE;
     }
   if (fsync (fd) < 0)
@@ -412,6 +419,7 @@ download_blob (Pull *pull, BlobJob *job, GError **error)
         return TRUE;
       if (g_error_matches (local_error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH))
         {
+          pull->saw_mismatch = TRUE;
           emit (pull, "security mirror %s: %s", pull->mirrors[i], local_error->message);
           g_printerr ("berth-pull: SECURITY: mirror %s sent tampered content: %s\n",
                       pull->mirrors[i], local_error->message);
@@ -664,6 +672,13 @@ run_pull (Pull *pull, const char *text, GError **error)
       g_thread_pool_push (pool, job, NULL);
     }
   g_thread_pool_free (pool, FALSE, TRUE);
+  if (pull->first_error && pull->saw_mismatch)
+    {
+      /* A source sent bad bytes: what the cut downloads kept may be more of
+       * them; nothing of this pull is kept for a retry but verified blobs. */
+      for (guint i = 0; i < pull->partials->len; i++)
+        unlinkat (pull->pull_dir_fd, pull->partials->pdata[i], 0);
+    }
   if (pull->first_error)
     {
       g_propagate_error (error, g_steal_pointer (&pull->first_error));
@@ -966,6 +981,7 @@ main (int argc, char **argv)
   blobs_dir = g_build_filename (images_dir, "blobs", NULL);
   g_mutex_init (&pull.out_lock);
   g_mutex_init (&pull.lock);
+  pull.partials = g_ptr_array_new_with_free_func (g_free);
   pull.pull_dir_fd = pull.blobs_dir_fd = -1;
 
   /* Everything the helper opens on the file system it opens now; then it
@@ -1002,5 +1018,6 @@ main (int argc, char **argv)
   g_free (pull.repository);
   g_free (pull.auth_path);
   g_clear_object (&pull.cancellable);
+  g_ptr_array_unref (pull.partials);
   return ok ? 0 : 1;
 }
