@@ -9,6 +9,17 @@
 boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
+# polkit: nobody may manage containers and volumes, not the daemon (written
+# first: polkitd rereads its rules when it notices the file).
+in_sandbox sh -c 'cat > /etc/polkit-1/rules.d/50-berth-test.rules' <<'RULES'
+polkit.addRule(function(action, subject) {
+  if (subject.user == "nobody" &&
+      (action.id == "org.berth.berth1.manage-containers" ||
+       action.id == "org.berth.berth1.manage-volumes"))
+    return polkit.Result.YES;
+});
+RULES
+
 out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
 [ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
 in_sandbox systemctl daemon-reload
@@ -41,15 +52,6 @@ bctl rm -f db >/dev/null 2>&1
 out=$(bctl run --rm -v dbdata:/d busybox cat /d/table 2>&1)
 assert_match "the data outlives its container" "^row1$" "$out"
 
-# polkit: nobody may manage containers and volumes, not the daemon.
-in_sandbox sh -c 'cat > /etc/polkit-1/rules.d/50-berth-test.rules' <<'RULES'
-polkit.addRule(function(action, subject) {
-  if (subject.user == "nobody" &&
-      (action.id == "org.berth.berth1.manage-containers" ||
-       action.id == "org.berth.berth1.manage-volumes"))
-    return polkit.Result.YES;
-});
-RULES
 asnobody() { in_sandbox setpriv --reuid=nobody --regid=nogroup --clear-groups berthctl "$@"; }
 # polkitd rereads its rules when it notices the file.
 for _ in $(seq 1 50); do out=$(asnobody run --rm -v dbdata:/d busybox cat /d/table 2>&1); [ "$out" = row1 ] && break; sleep 0.2; done
