@@ -316,6 +316,7 @@ OUT=$(bctl run --rm hello 2>&1)
   && ok "the example image runs its command" || { not_ok "the example image runs"; diag "$OUT"; }
 
 # --- berthd killed during a RUN step ------------------------------------------
+bctl rmi -f app:3 >/dev/null 2>&1  # its cache entries are dropped at the next start
 printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
 "$BERTHCTL" build "$F" -t crashed >"$SCRATCH/crash.out" 2>&1 &
 BPID=$!
@@ -326,6 +327,7 @@ wait $BPID; RC=$?
 [ $RC = 1 ] && ok "berthctl build fails when berthd goes away" || { not_ok "berthctl after berthd died: $RC"; diag "$(cat "$SCRATCH/crash.out")"; }
 assert_match "and says so" "berthd went away" "$(tail -n1 "$SCRATCH/crash.out")"
 start_berthd
+assert_match "the restarted berthd drops cache entries of removed images" "build cache: [0-9]+ entries of removed images dropped" "$(cat "$BERTHD_LOG")"
 assert_match "the restarted berthd removes the lost build container" "removing container $CID of an interrupted build" "$(cat "$BERTHD_LOG")"
 cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
