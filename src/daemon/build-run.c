@@ -821,6 +821,18 @@ build_stage (Run *r, BerthBuildStage *stage, gboolean last, GError **error)
     }
   if (!load_config (r, &s, error))
     return step_failed (r, stage->from, error);
+  {
+    JsonNode *triggers = json_object_get_member (s.config, "OnBuild");
+
+    /* Stored, as the issue asks, but not run: say so rather than ignore them. */
+    if (triggers && JSON_NODE_HOLDS_ARRAY (triggers)
+        && json_array_get_length (json_node_get_array (triggers)) > 0)
+      berth_builder_emit_note (r->b,
+                               "[Warning] %s has %u ONBUILD triggers; berth keeps them in the "
+                               "image but does not run them\n",
+                               from->args[0],
+                               json_array_get_length (json_node_get_array (triggers)));
+  }
   berth_builder_emit_step_done (r->b, r->step, s.image ? s.image : "", FALSE);
 
   for (guint i = 0; i < stage->instructions->len; i++)

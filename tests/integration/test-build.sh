@@ -205,6 +205,10 @@ for want in '"8080/tcp"' '"53/udp"' '"/data"' '"StopSignal" *: *"SIGINT"' '"Heal
 done
 [ -z "$missing" ] && ok "EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, ONBUILD and SHELL are in the image config" \
   || { not_ok "the config lacks$missing"; diag "$INSPECT"; }
+mkdir -p "$SCRATCH/onbuild"
+printf 'FROM rules\nRUN true\n' >"$SCRATCH/onbuild/Containerfile"
+build "$SCRATCH/onbuild"
+assert_match "ONBUILD triggers of a base are reported as not run" "rules has 1 ONBUILD triggers; berth keeps them" "$OUT"
 printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
