@@ -98,4 +98,9 @@ int ctl_verb_top (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_status (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_exec (BerthCtl *ctl, int argc, char **argv);
 
+/* ctl-commit.c */
+int ctl_verb_commit (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_diff (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_export (BerthCtl *ctl, int argc, char **argv);
+
 G_END_DECLS

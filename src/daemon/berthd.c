@@ -165,6 +165,7 @@ open_store (BerthDaemon *daemon, GError **error)
                report.removed_leftovers, report.repaired_layers, report.removed_images,
                report.removed_unused);
   daemon->images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  berth_daemon_commit_clean_leftovers (daemon);
   return TRUE;
 }
 

@@ -580,6 +580,7 @@ berth_container_export (BerthContainerRec *rec, GError **error)
   g_signal_connect (skeleton, "handle-wait", G_CALLBACK (handle_wait), rec);
   g_signal_connect (skeleton, "handle-open-log", G_CALLBACK (handle_open_log), rec);
   g_signal_connect (skeleton, "handle-exec", G_CALLBACK (handle_exec), rec);
+  berth_container_commit_connect (rec, skeleton);
   berth_daemon_authorize_skeleton (rec->daemon, G_DBUS_INTERFACE_SKELETON (skeleton));
   rec->skeleton = g_steal_pointer (&skeleton);
   berth_container_rec_sync (rec);

@@ -187,6 +187,12 @@ void berth_container_unexport (BerthContainerRec *rec);
 /* Called by container-run.c when the container's state changed. */
 void berth_container_state_changed (BerthContainerRec *rec);
 
+/* container-commit.c: Commit, GetChanges and Export. */
+void berth_container_commit_connect (BerthContainerRec *rec, BerthContainer *skeleton);
+/* At start: unmounts and removes what an interrupted GetChanges or Export
+ * left under the run directory. */
+void berth_daemon_commit_clean_leftovers (BerthDaemon *daemon);
+
 /* manager-containers.c */
 void berth_manager_containers_connect (BerthDaemon *daemon, BerthManager *manager);
 /* Reads the records under <root>/containers and finds running
