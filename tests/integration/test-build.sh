@@ -177,6 +177,7 @@ COPY a.txt /into-dir/
 COPY *.txt /globbed/
 COPY dir /dir-contents
 COPY --chown=nobody:nogroup --chmod=0640 b.txt /owned
+COPY --from=busybox /etc/group /from-image/
 SHELL ["/bin/busybox", "sh", "-c"]
 RUN echo "shell is $0" > /shell
 USER nobody
@@ -190,13 +191,14 @@ CF
 build "$R" -t rules
 [ $RC = 0 ] && ok "a build with COPY's path rules succeeds" || { not_ok "COPY rules build"; diag "$OUT"; }
 # (-u 0: berthctl run takes numeric users only; the build resolved the name.)
-OUT=$(bctl run --rm -u 0 rules sh -c 'cat /file-renamed /into-dir/a.txt; ls /globbed | tr "\n" " "; ls -R /dir-contents | tr "\n" " "; stat -c "%U:%G %a" /owned; cat /shell /tmp/uid' 2>&1)
+OUT=$(bctl run --rm -u 0 rules sh -c 'cat /file-renamed /into-dir/a.txt; ls /globbed | tr "\n" " "; ls -R /dir-contents | tr "\n" " "; stat -c "%U:%G %a" /owned; cat /shell /tmp/uid; grep -c nogroup /from-image/group' 2>&1)
 EXPECTED='a
 a
 a.txt b.txt /dir-contents: sub  /dir-contents/sub: s.txt nobody:nogroup 640
 shell is sh
-65534'
-[ "$OUT" = "$EXPECTED" ] && ok "file to file, file into dir/, globs, a directory's contents, --chown names, --chmod, SHELL, USER by name" \
+65534
+1'
+[ "$OUT" = "$EXPECTED" ] && ok "file to file, file into dir/, globs, a directory's contents, --chown names, --chmod, COPY --from an image, SHELL, USER by name" \
   || { not_ok "COPY rules, SHELL and USER"; diag "$OUT"; }
 INSPECT=$(bctl image inspect rules 2>&1)
 missing=
