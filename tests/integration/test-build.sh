@@ -22,6 +22,8 @@ start_berthd
   && bctl import "$SCRATCH/bb.tar.gz" busybox >/dev/null \
   || { echo "Bail out! cannot import busybox"; exit 1; }
 
+assert_match "berthd lists build among its features" '"build"' "$(bctl info --json 2>&1)"
+
 # build DIR ARGS...: runs berthctl build, keeps its output in $OUT and its
 # exit status in $RC.
 build() { OUT=$(bctl build "$@" 2>&1); RC=$?; }
