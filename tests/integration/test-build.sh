@@ -212,7 +212,10 @@ done
 mkdir -p "$SCRATCH/onbuild"
 printf 'FROM rules\nRUN true\n' >"$SCRATCH/onbuild/Containerfile"
 build "$SCRATCH/onbuild"
-assert_match "ONBUILD triggers of a base are reported as not run" "rules has 1 ONBUILD triggers; berth keeps them" "$OUT"
+assert_match "a base's ONBUILD trigger runs right after FROM" "Running ONBUILD trigger: RUN echo child"$'\n'"---> Running in [0-9a-f]{12}"$'\n'"child" "$OUT"
+CHILD=$(bctl image inspect "$(tail -n1 <<<"$OUT")" 2>&1)
+grep -q '"Id"' <<<"$CHILD" && ! grep -q '"RUN echo child"' <<<"$CHILD" \
+  && ok "the child image does not keep the base's triggers" || { not_ok "child image triggers"; diag "$CHILD"; }
 printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
