@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "berth-auth.h"
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -820,10 +821,16 @@ static void
 login_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   Call *call = data;
-  g_autoptr (BerthRegistryClient) client
-    = client_for (call, call->registry, call->user, call->password);
+  g_autoptr (BerthRegistryClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
+  /* berthd maps libcurl only once it talks to a registry itself. */
+  if (!berth_curl_load (&error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  client = client_for (call, call->registry, call->user, call->password);
   if (!berth_registry_client_check (client, &error)
       || !berth_auth_store (call->auth_path, call->registry, call->user, call->password, &error))
     {
@@ -907,6 +914,11 @@ search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   else
     for (guint i = 0; call_config (call)->unqualified_search[i]; i++)
       g_ptr_array_add (registries, g_strdup (call->config->unqualified_search[i]));
+  if (!berth_curl_load (&last_error))
+    {
+      g_task_return_error (task, g_steal_pointer (&last_error));
+      return;
+    }
   if (registries->len == 0)
     {
       g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_CONFIG,

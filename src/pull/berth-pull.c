@@ -46,6 +46,7 @@
 #include "berth-auth.h"
 #include "berth-compress.h"
 #include "berth-config.h"
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -995,6 +996,8 @@ main (int argc, char **argv)
     ok = berth_error_set_errno (&error, errno, "cannot open %s", pull_dir);
   if (ok)
     pull.blobs_dir_fd = open (blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ok)
+    ok = berth_curl_load (&error);
   /* Under systemd the service's SystemCallFilter, CapabilityBoundingSet
    * and RestrictAddressFamilies do the same (and forbid seccomp(2) itself). */
   if (ok && !no_sandbox && !systemd_sandbox)
