@@ -33,8 +33,9 @@ typedef struct
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
 
-  char *auth_path;       /* registry credentials: auth.json beside the config file */
-  GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
+  char *auth_path;                    /* registry credentials: auth.json beside the config file */
+  GHashTable *transfers;              /* object path → Transfer (manager-transfers.c) */
+  struct _BerthPullSpare *pull_spare; /* a berth-pull started ahead (manager-transfers.c) */
   guint next_transfer_id;
   GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
   GThreadPool *save_pool;      /* one thread: container records are saved in order */

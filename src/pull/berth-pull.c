@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -911,6 +912,64 @@ run_push (Pull *pull, const char *text, const char *manifest_digest, BerthCompre
   }
 }
 
+/* --- a spare helper ---------------------------------------------------- */
+
+/* berthd keeps one helper started ahead: it has loaded libcurl and
+ * libcrypto (which takes longer than a small pull's downloads) and set up
+ * its sandbox, and waits for a transfer's arguments on standard input (a
+ * socket), each ended by a NUL byte, the list by an empty one. Unused for a
+ * minute, it leaves (berthd uses spares younger than that only). */
+#define SPARE_WAIT_MS (60 * 1000)
+
+static gboolean
+prepare_spare (GError **error)
+{
+  g_autofree char *warm = NULL;
+
+  if (!berth_curl_load (error))
+    return FALSE;
+  warm = berth_digest_bytes (BERTH_DIGEST_SHA256, "", 0);
+  return TRUE;
+}
+
+/* The request as an argv (with @argv0 first); NULL when berthd closed the
+ * socket or the wait ended. */
+static char **
+read_request (const char *argv0)
+{
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+  gsize start = 0;
+
+  g_ptr_array_add (args, g_strdup (argv0));
+  for (;;)
+    {
+      guint8 buf[4096];
+      ssize_t n;
+
+      if (poll (&pfd, 1, SPARE_WAIT_MS) <= 0)
+        return NULL;
+      n = read (STDIN_FILENO, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0 || data->len + n > 64 * 1024)
+        return NULL;
+      g_byte_array_append (data, buf, n);
+      for (gsize i = start; i < data->len; i++)
+        if (data->data[i] == '\0')
+          {
+            if (i == start)
+              {
+                g_ptr_array_add (args, NULL);
+                return (char **)g_ptr_array_free (g_steal_pointer (&args), FALSE);
+              }
+            g_ptr_array_add (args, g_strndup ((const char *)data->data + start, i - start));
+            start = i + 1;
+          }
+    }
+}
+
 /* --- main -------------------------------------------------------------- */
 
 int
@@ -926,6 +985,9 @@ main (int argc, char **argv)
   g_auto (GStrv) mount_from = NULL;
   gboolean no_sandbox = FALSE;
   gboolean systemd_sandbox = FALSE;
+  gboolean wait_for_request = FALSE;
+  gboolean sandboxed = FALSE;
+  g_auto (GStrv) request = NULL;
   GOptionEntry entries[] = {
     { "images-dir", 0, 0, G_OPTION_ARG_FILENAME, &images_dir, "The store (<root>/images)", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "berth.conf", "FILE" },
@@ -940,6 +1002,8 @@ main (int argc, char **argv)
     { "systemd-sandbox", 0, 0, G_OPTION_ARG_NONE, &systemd_sandbox,
       "Run by systemd with its sandboxing properties: skip the own filter", NULL },
     { "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox, "Debugging only", NULL },
+    { "wait-for-request", 0, 0, G_OPTION_ARG_NONE, &wait_for_request,
+      "Start ahead: load, sandbox, then read the arguments from standard input", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("pull|push REFERENCE");
@@ -955,6 +1019,26 @@ main (int argc, char **argv)
     {
       printf ("error %d %s\n", BERTH_ERROR_INVALID_ARGUMENT, error->message);
       return 2;
+    }
+  if (wait_for_request)
+    {
+      /* Everything that does not depend on the transfer, ahead of it. */
+      if (!prepare_spare (&error)
+          || (!no_sandbox && !systemd_sandbox && !(sandboxed = sandbox (&error))))
+        {
+          printf ("error %d %s\n", BERTH_ERROR_FAILED, error->message);
+          return 1;
+        }
+      request = read_request (argv[0]);
+      if (request == NULL)
+        return 0; /* not needed after all */
+      if (!g_option_context_parse_strv (context, &request, &error))
+        {
+          printf ("error %d %s\n", BERTH_ERROR_INVALID_ARGUMENT, error->message);
+          return 2;
+        }
+      argc = g_strv_length (request);
+      argv = request;
     }
   if (argc != 3 || images_dir == NULL
       || !(g_str_equal (argv[1], "pull") || (g_str_equal (argv[1], "push") && manifest_digest)))
@@ -1000,7 +1084,7 @@ main (int argc, char **argv)
     ok = berth_curl_load (&error);
   /* Under systemd the service's SystemCallFilter, CapabilityBoundingSet
    * and RestrictAddressFamilies do the same (and forbid seccomp(2) itself). */
-  if (ok && !no_sandbox && !systemd_sandbox)
+  if (ok && !no_sandbox && !systemd_sandbox && !sandboxed)
     ok = sandbox (&error);
   if (ok)
     ok = g_str_equal (argv[1], "pull")
