@@ -113,9 +113,13 @@ static int
 volume_ls (BerthCtl *ctl, int argc, char **argv)
 {
   gboolean quiet = FALSE, json = FALSE;
+  g_autofree char *filter = NULL;
+  int dangling = -1; /* -1: no filter */
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only print volume names", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter,
+      "dangling=true: only volumes no container uses (false: only used ones)", "FILTER" },
     { NULL },
   };
   static const char *const headers[] = { "VOLUME NAME", "CONTAINERS", "MOUNTPOINT", NULL };
@@ -129,6 +133,12 @@ volume_ls (BerthCtl *ctl, int argc, char **argv)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
     return usage_error ("ls", "no arguments expected");
+  if (filter && (g_str_equal (filter, "dangling=true") || g_str_equal (filter, "dangling=1")))
+    dangling = 1;
+  else if (filter && (g_str_equal (filter, "dangling=false") || g_str_equal (filter, "dangling=0")))
+    dangling = 0;
+  else if (filter)
+    return usage_error ("ls", "unknown filter (use dangling=true or dangling=false)");
   reply = ctl_call_manager (ctl, "ListVolumes", NULL, G_VARIANT_TYPE ("(a(sstbaso))"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
@@ -144,6 +154,8 @@ volume_ls (BerthCtl *ctl, int argc, char **argv)
 
       g_variant_get_child (list, i, "(&s&stb^a&s&o)", &name, &mountpoint, &created, &anonymous,
                            &users, &path);
+      if (dangling >= 0 && (users[0] == NULL) != (dangling == 1))
+        continue;
       if (quiet)
         {
           g_print ("%s\n", name);

@@ -535,6 +535,11 @@ berth_container_state_changed (BerthContainerRec *rec)
   berth_container_rec_sync (rec);
   if (rec->state != BERTH_CONTAINER_EXITED)
     return;
+  if (rec->exited_hook)
+    {
+      rec->exited_hook (rec, rec->exited_hook_data);
+      return;
+    }
 
   g_message ("container %s (%.12s) exited with %d", rec->name, rec->id, rec->exit_code);
   answer_all (rec->waiters, g_variant_new ("(i)", rec->exit_code));
@@ -575,6 +580,7 @@ berth_container_export (BerthContainerRec *rec, GError **error)
   g_signal_connect (skeleton, "handle-wait", G_CALLBACK (handle_wait), rec);
   g_signal_connect (skeleton, "handle-open-log", G_CALLBACK (handle_open_log), rec);
   g_signal_connect (skeleton, "handle-exec", G_CALLBACK (handle_exec), rec);
+  berth_container_commit_connect (rec, skeleton);
   berth_daemon_authorize_skeleton (rec->daemon, G_DBUS_INTERFACE_SKELETON (skeleton));
   rec->skeleton = g_steal_pointer (&skeleton);
   berth_container_rec_sync (rec);

@@ -27,6 +27,7 @@
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-oci-spec.h"
+#include "berth-fsutil.h"
 #include "berth-overlay.h"
 #include "container.h"
 #include "volume.h"
@@ -282,6 +283,16 @@ start_fail_cleanup (BerthContainerRec *rec)
   if (proc)
     g_subprocess_wait (proc, NULL, NULL);
   berth_overlay_unmount (rootfs, NULL);
+}
+
+void
+berth_container_destroy_sync (BerthContainerRec *rec)
+{
+  g_autoptr (GError) error = NULL;
+
+  start_fail_cleanup (rec);
+  if (!berth_fs_rm_rf_at (AT_FDCWD, rec->bundle, &error))
+    g_warning ("container %s: %s", rec->id, error->message);
 }
 
 static void

@@ -37,6 +37,8 @@ typedef struct
   GHashTable *transfers;              /* object path → Transfer (manager-transfers.c) */
   struct _BerthPullSpare *pull_spare; /* a berth-pull started ahead (manager-transfers.c) */
   guint next_transfer_id;
+  GHashTable *builds; /* object path → Build (build.h) */
+  guint next_build_id;
   GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
   GThreadPool *save_pool;      /* one thread: container records are saved in order */
   BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */

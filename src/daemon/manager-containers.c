@@ -366,6 +366,7 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
   rec->image_held = TRUE;
   if (!berth_container_export (rec, &error))
     {
+      berth_container_volumes_created (rec, TRUE);
       g_dbus_method_invocation_return_gerror (job->invocation, error);
       return;
     }

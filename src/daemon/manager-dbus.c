@@ -3,6 +3,7 @@
 
 #include "berth-error.h"
 #include "berth-host.h"
+#include "build.h"
 #include "container.h"
 #include "daemon.h"
 #include "volume.h"
@@ -125,6 +126,7 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
   berth_manager_transfers_connect (daemon, manager);
   berth_manager_containers_connect (daemon, manager);
   berth_manager_volumes_connect (daemon, manager);
+  berth_manager_builds_connect (daemon, manager);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (manager));
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (manager), daemon->bus,

@@ -119,10 +119,14 @@ out=$(bctl run --rm -v dbdata:/data:ro busybox sh -c 'cat /data/table; echo y > 
 [ $rc != 0 ] && grep -q "^row1$" <<<"$out" && grep -qi "read-only file system" <<<"$out" \
   && ok "a read-only volume can be read and rejects writes" || { not_ok "a read-only volume rejects writes"; diag "rc $rc: $out"; }
 [ "$(cat "$VOLDIR/dbdata/_data/table")" = row1 ] && ok "its data is unchanged" || not_ok "its data is unchanged"
+out=$(bctl run --rm --read-only -v dbdata:/newdir busybox sh -c 'echo w > /newdir/w && cat /newdir/w; touch /x' 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "^w$" <<<"$out" && grep -qi "read-only" <<<"$out" && [ -f "$VOLDIR/dbdata/_data/w" ] \
+  && ok "with a read-only root, a volume stays writable (at a path the image lacks)" || { not_ok "read-only root with a writable volume"; diag "rc $rc: $out"; }
+rm -f "$VOLDIR/dbdata/_data/w"
 
 # --- --volumes-from, of a stopped container too -------------------------------------------
 db=$(bctl run -d --name db -v dbdata:/var/lib/data -v /scratch busybox sh -c 'echo live > /var/lib/data/live; echo s > /scratch/s; sleep 300')
-sleep 0.5
+for _ in $(seq 1 100); do [ -s "$VOLDIR/dbdata/_data/live" ] && ls "$VOLDIR"/*/_data/s >/dev/null 2>&1 && break; sleep 0.1; done
 out=$(bctl run --rm --volumes-from db busybox sh -c 'cat /var/lib/data/live /var/lib/data/table /scratch/s' 2>&1)
 [ "$out" = "$(printf 'live\nrow1\ns')" ] && ok "--volumes-from a running container sees its volumes at the same paths" || { not_ok "--volumes-from a running container"; diag "$out"; }
 out=$(bctl run --rm --volumes-from db:ro busybox sh -c 'cat /var/lib/data/live; touch /var/lib/data/x' 2>&1); rc=$?
@@ -206,6 +210,10 @@ check "rm -v the other user" bctl rm -v shared
 check "rm db without -v" bctl rm db
 [ -d "$VOLDIR/$scratch_vol" ] && [ -d "$VOLDIR/dbdata" ] && ok "rm without -v keeps every volume" || not_ok "rm without -v keeps every volume"
 used=$(bctl create --name user -v dbdata:/data busybox true)
+[ "$(bctl volume ls -q --filter dangling=true | sort | tr '\n' ' ')" = "$(printf '%s\n' backups keep newvol "$scratch_vol" | sort | tr '\n' ' ')" ] \
+  && ok "volume ls --filter dangling=true lists the unused volumes" || { not_ok "volume ls --filter dangling=true"; diag "$(bctl volume ls -q -f dangling=true)"; }
+[ "$(bctl volume ls -q -f dangling=false)" = dbdata ] && ok "dangling=false the used ones" || not_ok "dangling=false the used ones"
+expect_fail "an unknown filter" 2 'unknown filter' bctl volume ls -f label=x
 out=$(bctl volume prune -f)
 expected=$(printf '%s\n' backups keep newvol "$scratch_vol" | sort | tr '\n' ' ')
 got=$(grep -v '^Deleted' <<<"$out" | sort | tr '\n' ' ')
@@ -216,7 +224,6 @@ out=$(bctl volume prune -f)
 
 # --- restart of berthd ------------------------------------------------------------------
 run_anon=$(bctl run -d --rm -v /tmpdata busybox sleep 300)
-sleep 0.3
 touch "$VOLDIR/.new-junk-1234"; mkdir -p "$VOLDIR/.gone-old-5678/_data"
 stop_berthd
 start_berthd
@@ -225,16 +232,20 @@ start_berthd
 [ "$(cat "$VOLDIR/dbdata/_data/table")" = row1 ] && ok "with their data" || not_ok "with their data"
 assert_match "UsedBy is known again after the restart" "$used" "$(vfield dbdata UsedBy)"
 expect_fail "and volumes in use are still refused" 1 "in use by container user" bctl volume rm dbdata
+out=$(bctl run --rm --volumes-from user busybox cat /data/table 2>&1)
+[ "$out" = row1 ] && ok "--volumes-from a container found again after the restart" || { not_ok "--volumes-from after the restart"; diag "$out"; }
 check "stop the --rm container with an anonymous volume" bctl stop -t 1 "$run_anon"
 for _ in $(seq 1 50); do [ "$(vols | wc -w)" = 1 ] && break; sleep 0.1; done
 [ "$(vols)" = "dbdata " ] && ok "--rm removes its anonymous volume" || { not_ok "--rm removes its anonymous volume"; diag "$(vols)"; }
 
 # --- signals ------------------------------------------------------------------------------------
 gdbus monitor --address "$BUS_ADDRESS" --dest org.berth.berth1 >"$SCRATCH/monitor" 2>&1 &
-mon=$!; _pids+=("$mon"); sleep 0.3
+mon=$!; _pids+=("$mon")
+for _ in $(seq 1 100); do grep -q "is owned by" "$SCRATCH/monitor" && break; sleep 0.05; done
 bctl volume create sig >/dev/null && bctl volume rm sig >/dev/null
 bctl rm user >/dev/null
-sleep 0.3; kill "$mon" 2>/dev/null
+for _ in $(seq 1 100); do grep -q "UsedBy': <@as \[\]>" "$SCRATCH/monitor" && grep -q VolumeRemoved "$SCRATCH/monitor" && break; sleep 0.05; done
+kill "$mon" 2>/dev/null
 assert_match "VolumeAdded is emitted" "VolumeAdded \('sig', objectpath '/org/berth/berth1/volume/sig'\)" "$(cat "$SCRATCH/monitor")"
 assert_match "VolumeRemoved is emitted" "VolumeRemoved \('sig'" "$(cat "$SCRATCH/monitor")"
 assert_match "UsedBy changes are announced" "UsedBy': <@as \[\]>" "$(cat "$SCRATCH/monitor")"
