@@ -54,10 +54,13 @@ route_access (RegistryRequest *req)
       return read ? REGISTRY_ACCESS_PULL : REGISTRY_ACCESS_PUSH;
     case ROUTE_V1_STAR:
       return REGISTRY_ACCESS_ACCOUNT;
+    case ROUTE_V1_SEARCH:
+      /* With private namespaces the results depend on who asks. */
+      return req->registry->settings->private_namespaces ? REGISTRY_ACCESS_PULL
+                                                         : REGISTRY_ACCESS_NONE;
     case ROUTE_BASE:
     case ROUTE_TOKEN:
     case ROUTE_V1_PING:
-    case ROUTE_V1_SEARCH:
     case ROUTE_NONE:
     default:
       return REGISTRY_ACCESS_NONE;
