@@ -220,14 +220,18 @@ blob_is_stored (Pull *pull, const char *digest)
          && fstatat (pull->blobs_dir_fd, name, &st, 0) == 0;
 }
 
-/* Gives a verified anonymous file its name: the only way a file gets one. */
+/* Gives a verified anonymous file its name: the only way a file gets one.
+ *
+ * Not fsynced: the store copies the blob and syncs its copy, a named file
+ * in staging is hashed again before it is ever reused (so one that a crash
+ * left short or empty is downloaded again), and after a pull the staged
+ * files are removed, usually before the kernel writes them back at all: on
+ * a disk this spares writing every pulled byte one more time. */
 static gboolean
 name_verified (Pull *pull, int fd, const char *digest, GError **error)
 {
   g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", fd);
 
-  if (fsync (fd) < 0)
-    return berth_error_set_errno (error, errno, "cannot write blob %s", digest);
   if (linkat (AT_FDCWD, proc, pull->pull_dir_fd, berth_digest_hex (digest), AT_SYMLINK_FOLLOW) < 0
       && errno != EEXIST)
     return berth_error_set_errno (error, errno, "cannot keep blob %s in the staging area", digest);
@@ -399,8 +403,7 @@ download_from (Pull *pull, BerthRegistryClient *client, BlobJob *job, GError **e
         pull->saw_mismatch = TRUE;
       return FALSE;
     }
-  if (fsync (fd) < 0)
-    return berth_error_set_errno (error, errno, "cannot write blob %s", job->digest);
+  /* Not fsynced either: see name_verified. */
   if (renameat (pull->pull_dir_fd, partial, pull->pull_dir_fd, berth_digest_hex (job->digest)) < 0)
     return berth_error_set_errno (error, errno, "cannot keep blob %s in the staging area",
                                   job->digest);
