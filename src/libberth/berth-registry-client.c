@@ -409,6 +409,7 @@ berth_registry_client_free (BerthRegistryClient *client)
   g_free (client->password);
   g_free (client->token);
   g_free (client->token_scope);
+  g_free (client->extra_scope);
   g_free (client->last_server);
   if (client->curl)
     sym_curl_easy_cleanup (client->curl);
