@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/mount.h>
 
@@ -398,6 +399,30 @@ unmount_below (const char *dir)
     }
 }
 
+/* Layer cache entries whose image was removed since: they can never hit. */
+static void
+prune_cache (BerthDaemon *daemon)
+{
+  g_autofree char *dir = g_build_filename (daemon->root, "build-cache", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint removed = 0;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *id = NULL;
+      g_autoptr (BerthStoreImage) image = NULL;
+
+      if (g_file_get_contents (path, &id, NULL, NULL))
+        image = berth_store_find_image (daemon->store, g_strstrip (id), NULL);
+      if (image == NULL && g_unlink (path) == 0)
+        removed++;
+    }
+  if (removed)
+    g_message ("build cache: %u entries of removed images dropped", removed);
+}
+
 void
 berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
 {
@@ -407,6 +432,7 @@ berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
   /* What builds interrupted by a crash or a stop left behind. */
   destroy_lost_containers (daemon, dir);
   unmount_below (dir);
+  prune_cache (daemon);
   if (!berth_fs_rm_rf_at (AT_FDCWD, dir, &error))
     g_warning ("cannot clean %s: %s", dir, error->message);
   daemon->builds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

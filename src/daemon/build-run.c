@@ -51,6 +51,9 @@ typedef struct
   char *author;
   GHashTable *args; /* in scope: name → value (may be NULL) */
   gboolean cmd_set;
+  /* The base's ONBUILD triggers ran: the stage's first new image drops
+   * them, as Docker's do (they are for the base's direct children). */
+  gboolean drop_onbuild;
 } Stage;
 
 static void
@@ -238,6 +241,7 @@ advance (Run *r, Stage *s, const char *image, gboolean cached, GError **error)
 {
   g_free (s->image);
   s->image = g_strdup (image);
+  s->drop_onbuild = FALSE;
   if (!load_config (r, s, error))
     return FALSE;
   if (cached)
@@ -254,7 +258,16 @@ commit_step (Run *r, Stage *s, const char *key, const char *created_by, JsonObje
 {
   BerthCommitOptions o = BERTH_COMMIT_OPTIONS_INIT;
   g_autoptr (BerthStoreImage) image = NULL;
+  g_autoptr (JsonObject) own = NULL;
 
+  if (s->drop_onbuild && config == NULL && s->image)
+    {
+      own = berth_commit_get_run_config (r->store, s->image, error);
+      if (own == NULL)
+        return FALSE;
+      json_object_remove_member (own, "OnBuild");
+      config = own;
+    }
   o.parent = s->image;
   o.config = config;
   o.author = s->author;
@@ -574,6 +587,8 @@ step_metadata (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
   config = s->image ? berth_commit_get_run_config (r->store, s->image, error) : json_object_new ();
   if (config == NULL)
     return FALSE;
+  if (s->drop_onbuild)
+    json_object_remove_member (config, "OnBuild");
   cmd = json_object_get_member (config, "Cmd");
   cmd = cmd ? json_node_copy (cmd) : NULL;
   if (ins->kind != BERTH_INSTRUCTION_MAINTAINER && !berth_containerfile_apply (config, ins, error))
@@ -752,6 +767,8 @@ step_labels (Run *r, Stage *s, GError **error)
   config = s->image ? berth_commit_get_run_config (r->store, s->image, error) : json_object_new ();
   if (config == NULL)
     return FALSE;
+  if (s->drop_onbuild)
+    json_object_remove_member (config, "OnBuild");
   if (!json_object_has_member (config, "Labels")
       || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (config, "Labels")))
     json_object_set_object_member (config, "Labels", json_object_new ());
@@ -787,12 +804,39 @@ step_failed (Run *r, const BerthInstruction *ins, GError **error)
   return FALSE;
 }
 
+/* Expands one instruction in the stage's variables and runs it. */
+static gboolean
+dispatch (Run *r, Stage *s, const BerthInstruction *raw, guint stage_index, GError **error)
+{
+  g_autoptr (GHashTable) table = variables (s);
+  g_autoptr (BerthInstruction) ins = berth_containerfile_expand (raw, table, error);
+
+  if (ins == NULL)
+    return FALSE;
+  switch (ins->kind)
+    {
+    case BERTH_INSTRUCTION_ARG:
+      if (!step_arg (r, s, ins, error))
+        return FALSE;
+      berth_builder_emit_step_done (r->b, r->step, s->image ? s->image : "", FALSE);
+      return TRUE;
+    case BERTH_INSTRUCTION_RUN:
+      return step_run (r, s, ins, error);
+    case BERTH_INSTRUCTION_COPY:
+    case BERTH_INSTRUCTION_ADD:
+      return step_copy (r, s, ins, stage_index, error);
+    default:
+      return step_metadata (r, s, ins, error);
+    }
+}
+
 static gboolean
 build_stage (Run *r, BerthBuildStage *stage, gboolean last, GError **error)
 {
   g_auto (Stage) s = { 0 };
   g_autoptr (BerthInstruction) from = NULL;
   g_autoptr (GHashTable) vars = new_table ();
+  g_autoptr (GPtrArray) triggers = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
   gpointer k, v;
 
@@ -821,42 +865,46 @@ build_stage (Run *r, BerthBuildStage *stage, gboolean last, GError **error)
     }
   if (!load_config (r, &s, error))
     return step_failed (r, stage->from, error);
+  {
+    JsonNode *node = json_object_get_member (s.config, "OnBuild");
+    JsonArray *array = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
+    /* The base's triggers run first, as if written right after FROM. */
+    for (guint i = 0; array && i < json_array_get_length (array); i++)
+      {
+        const char *text = json_array_get_string_element (array, i);
+
+        if (text)
+          g_ptr_array_add (triggers, g_strdup (text));
+      }
+    s.drop_onbuild = array != NULL && json_array_get_length (array) > 0;
+  }
   berth_builder_emit_step_done (r->b, r->step, s.image ? s.image : "", FALSE);
+
+  for (guint i = 0; i < triggers->len; i++)
+    {
+      g_autoptr (BerthInstruction) raw = NULL;
+      const char *text = g_ptr_array_index (triggers, i);
+
+      berth_builder_emit_note (r->b, "---> Running ONBUILD trigger: %s\n", text);
+      raw = berth_containerfile_parse_instruction (text, error);
+      if (raw == NULL || !dispatch (r, &s, raw, stage->index, error))
+        {
+          g_prefix_error (error, "ONBUILD trigger %s of %s: ", text, from->args[0]);
+          return step_failed (r, stage->from, error);
+        }
+    }
 
   for (guint i = 0; i < stage->instructions->len; i++)
     {
       BerthInstruction *raw = g_ptr_array_index (stage->instructions, i);
-      g_autoptr (GHashTable) table = variables (&s);
-      g_autoptr (BerthInstruction) ins = NULL;
-      gboolean ok;
 
       if (g_cancellable_set_error_if_cancelled (r->b->cancellable, error))
         return FALSE;
       r->step++;
       berth_builder_emit_step (r->b, r->step, r->steps, raw->original);
       berth_builder_set_progress (r->b, r->step, r->steps, "building");
-      ins = berth_containerfile_expand (raw, table, error);
-      if (ins == NULL)
-        return step_failed (r, raw, error);
-      switch (ins->kind)
-        {
-        case BERTH_INSTRUCTION_ARG:
-          ok = step_arg (r, &s, ins, error);
-          if (ok)
-            berth_builder_emit_step_done (r->b, r->step, s.image ? s.image : "", FALSE);
-          break;
-        case BERTH_INSTRUCTION_RUN:
-          ok = step_run (r, &s, ins, error);
-          break;
-        case BERTH_INSTRUCTION_COPY:
-        case BERTH_INSTRUCTION_ADD:
-          ok = step_copy (r, &s, ins, stage->index, error);
-          break;
-        default:
-          ok = step_metadata (r, &s, ins, error);
-          break;
-        }
-      if (!ok)
+      if (!dispatch (r, &s, raw, stage->index, error))
         return step_failed (r, raw, error);
     }
   if (last && !step_labels (r, &s, error))

@@ -33,8 +33,9 @@ typedef struct
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
 
-  char *auth_path;       /* registry credentials: auth.json beside the config file */
-  GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
+  char *auth_path;                    /* registry credentials: auth.json beside the config file */
+  GHashTable *transfers;              /* object path → Transfer (manager-transfers.c) */
+  struct _BerthPullSpare *pull_spare; /* a berth-pull started ahead (manager-transfers.c) */
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;

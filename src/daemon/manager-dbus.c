@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* What this berthd can do; grows as capabilities land. */
-static const char *const berth_features[] = { "images", "containers", "volumes", NULL };
+static const char *const berth_features[] = { "images", "containers", "volumes", "build", NULL };
 
 static char *
 storage_driver (void)

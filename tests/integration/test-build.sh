@@ -22,6 +22,8 @@ start_berthd
   && bctl import "$SCRATCH/bb.tar.gz" busybox >/dev/null \
   || { echo "Bail out! cannot import busybox"; exit 1; }
 
+assert_match "berthd lists build among its features" '"build"' "$(bctl info --json 2>&1)"
+
 # build DIR ARGS...: runs berthctl build, keeps its output in $OUT and its
 # exit status in $RC.
 build() { OUT=$(bctl build "$@" 2>&1); RC=$?; }
@@ -177,6 +179,7 @@ COPY a.txt /into-dir/
 COPY *.txt /globbed/
 COPY dir /dir-contents
 COPY --chown=nobody:nogroup --chmod=0640 b.txt /owned
+COPY --from=busybox /etc/group /from-image/
 SHELL ["/bin/busybox", "sh", "-c"]
 RUN echo "shell is $0" > /shell
 USER nobody
@@ -190,13 +193,14 @@ CF
 build "$R" -t rules
 [ $RC = 0 ] && ok "a build with COPY's path rules succeeds" || { not_ok "COPY rules build"; diag "$OUT"; }
 # (-u 0: berthctl run takes numeric users only; the build resolved the name.)
-OUT=$(bctl run --rm -u 0 rules sh -c 'cat /file-renamed /into-dir/a.txt; ls /globbed | tr "\n" " "; ls -R /dir-contents | tr "\n" " "; stat -c "%U:%G %a" /owned; cat /shell /tmp/uid' 2>&1)
+OUT=$(bctl run --rm -u 0 rules sh -c 'cat /file-renamed /into-dir/a.txt; ls /globbed | tr "\n" " "; ls -R /dir-contents | tr "\n" " "; stat -c "%U:%G %a" /owned; cat /shell /tmp/uid; grep -c nogroup /from-image/group' 2>&1)
 EXPECTED='a
 a
 a.txt b.txt /dir-contents: sub  /dir-contents/sub: s.txt nobody:nogroup 640
 shell is sh
-65534'
-[ "$OUT" = "$EXPECTED" ] && ok "file to file, file into dir/, globs, a directory's contents, --chown names, --chmod, SHELL, USER by name" \
+65534
+1'
+[ "$OUT" = "$EXPECTED" ] && ok "file to file, file into dir/, globs, a directory's contents, --chown names, --chmod, COPY --from an image, SHELL, USER by name" \
   || { not_ok "COPY rules, SHELL and USER"; diag "$OUT"; }
 INSPECT=$(bctl image inspect rules 2>&1)
 missing=
@@ -205,6 +209,13 @@ for want in '"8080/tcp"' '"53/udp"' '"/data"' '"StopSignal" *: *"SIGINT"' '"Heal
 done
 [ -z "$missing" ] && ok "EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, ONBUILD and SHELL are in the image config" \
   || { not_ok "the config lacks$missing"; diag "$INSPECT"; }
+mkdir -p "$SCRATCH/onbuild"
+printf 'FROM rules\nRUN true\n' >"$SCRATCH/onbuild/Containerfile"
+build "$SCRATCH/onbuild"
+assert_match "a base's ONBUILD trigger runs right after FROM" "Running ONBUILD trigger: RUN echo child"$'\n'"---> Running in [0-9a-f]{12}"$'\n'"child" "$OUT"
+CHILD=$(bctl image inspect "$(tail -n1 <<<"$OUT")" 2>&1)
+grep -q '"Id"' <<<"$CHILD" && ! grep -q '"RUN echo child"' <<<"$CHILD" \
+  && ok "the child image does not keep the base's triggers" || { not_ok "child image triggers"; diag "$CHILD"; }
 printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
@@ -316,6 +327,7 @@ OUT=$(bctl run --rm hello 2>&1)
   && ok "the example image runs its command" || { not_ok "the example image runs"; diag "$OUT"; }
 
 # --- berthd killed during a RUN step ------------------------------------------
+bctl rmi -f app:3 >/dev/null 2>&1  # its cache entries are dropped at the next start
 printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
 "$BERTHCTL" build "$F" -t crashed >"$SCRATCH/crash.out" 2>&1 &
 BPID=$!
@@ -326,6 +338,7 @@ wait $BPID; RC=$?
 [ $RC = 1 ] && ok "berthctl build fails when berthd goes away" || { not_ok "berthctl after berthd died: $RC"; diag "$(cat "$SCRATCH/crash.out")"; }
 assert_match "and says so" "berthd went away" "$(tail -n1 "$SCRATCH/crash.out")"
 start_berthd
+assert_match "the restarted berthd drops cache entries of removed images" "build cache: [0-9]+ entries of removed images dropped" "$(cat "$BERTHD_LOG")"
 assert_match "the restarted berthd removes the lost build container" "removing container $CID of an interrupted build" "$(cat "$BERTHD_LOG")"
 cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
@@ -342,6 +355,7 @@ printf 'FROM busybox\nCOPY nothere /x\n' >"$B/Containerfile"
 expect_fail "a missing COPY source is named" 1 "step 2/2 .*nothere: not found in the build context" bctl build "$B"
 rm "$B/Containerfile"
 expect_fail "a context without a Containerfile" 1 "no Containerfile and no Dockerfile" bctl build "$B"
+expect_fail "a context on stdin that is no tar" 1 "cannot read the build context" bash -c "echo garbage | '$BERTHCTL' build -"
 expect_fail "a missing context directory" 1 "nope: No such file" bctl build "$SCRATCH/nope"
 expect_fail "--pull takes three values" 2 "--pull takes missing, always or never" bctl build --pull=sometimes "$B"
 printf 'FROM no-such-image-here\n' >"$B/Containerfile"
