@@ -216,6 +216,12 @@ assert_match "a base's ONBUILD trigger runs right after FROM" "Running ONBUILD t
 CHILD=$(bctl image inspect "$(tail -n1 <<<"$OUT")" 2>&1)
 grep -q '"Id"' <<<"$CHILD" && ! grep -q '"RUN echo child"' <<<"$CHILD" \
   && ok "the child image does not keep the base's triggers" || { not_ok "child image triggers"; diag "$CHILD"; }
+printf 'FROM busybox\nRUN mkdir /vol && echo before > /vol/before\nVOLUME /vol\nRUN echo dropped > /vol/x && echo kept > /kept\n' >"$R/Containerfile"
+build "$R" -t vol
+[ $RC = 0 ] || diag "$OUT"
+OUT=$(bctl run --rm vol sh -c 'cat /kept; ls /vol' 2>&1)
+[ "$OUT" = "$(printf 'kept\nbefore')" ] && ok "what RUN writes under a VOLUME path after VOLUME is not kept, as in Docker" \
+  || { not_ok "RUN under VOLUME"; diag "$OUT"; }
 printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
