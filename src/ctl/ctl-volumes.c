@@ -322,8 +322,10 @@ volume_prune (BerthCtl *ctl, int argc, char **argv)
   };
   g_autoptr (GVariant) reply = NULL;
   g_autofree const char **removed = NULL;
-  int r
-    = parse ("prune", NULL, "Remove every volume that no container uses.", entries, &argc, &argv);
+  int r = parse (
+    "prune", NULL,
+    "Remove every anonymous volume that no container uses (named ones go only by volume rm).",
+    entries, &argc, &argv);
 
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
@@ -333,7 +335,7 @@ volume_prune (BerthCtl *ctl, int argc, char **argv)
     {
       char answer[16] = "";
 
-      g_print ("This removes every volume that no container uses, with its data.\n"
+      g_print ("This removes every anonymous volume that no container uses, with its data.\n"
                "Continue? [y/N] ");
       fflush (stdout);
       if (fgets (answer, sizeof answer, stdin) == NULL || (g_ascii_tolower (answer[0]) != 'y'))
@@ -372,7 +374,7 @@ ctl_verb_volume (BerthCtl *ctl, int argc, char **argv)
                     "  ls [-q] [--json]                      List volumes\n"
                     "  inspect VOLUME...                     Show volumes' details as JSON\n"
                     "  rm [-f] VOLUME...                     Remove volumes no container uses\n"
-                    "  prune [-f]                            Remove every unused volume\n");
+                    "  prune [-f]                            Remove unused anonymous volumes\n");
       return argc < 2 ? CTL_EXIT_USAGE : CTL_EXIT_OK;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)

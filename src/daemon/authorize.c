@@ -113,7 +113,7 @@ caller_credential (GDBusMethodInvocation *invocation, const char *bus_method, gu
 
 static gboolean
 check_polkit (BerthDaemon *daemon, GDBusMethodInvocation *invocation, const char *action,
-              guint32 uid, GError **error)
+              guint32 uid, gboolean interactive, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autoptr (PolkitAuthority) authority = NULL;
@@ -145,8 +145,10 @@ check_polkit (BerthDaemon *daemon, GDBusMethodInvocation *invocation, const char
       subject = polkit_unix_process_new_for_owner (pid, 0, uid);
     }
   result = polkit_authority_check_authorization_sync (
-    authority, subject, action, NULL, POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION, NULL,
-    &local_error);
+    authority, subject, action, NULL,
+    interactive ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
+                : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE,
+    NULL, &local_error);
   if (result == NULL)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
@@ -162,6 +164,38 @@ check_polkit (BerthDaemon *daemon, GDBusMethodInvocation *invocation, const char
       return FALSE;
     }
   return TRUE;
+}
+
+/* Handlers decide some things themselves, with what was learnt here: a
+ * caller who may bind-mount host directories may also take over another
+ * container's (--volumes-from). */
+#define ADMINISTRATOR_KEY "berth-administrator"
+
+static void
+mark_administrator (GDBusMethodInvocation *invocation)
+{
+  g_object_set_data (G_OBJECT (invocation), ADMINISTRATOR_KEY, GINT_TO_POINTER (1));
+}
+
+gboolean
+berth_daemon_invocation_is_administrator (GDBusMethodInvocation *invocation)
+{
+  return g_object_get_data (G_OBJECT (invocation), ADMINISTRATOR_KEY) != NULL;
+}
+
+static gboolean
+takes_volumes_from (GDBusMethodInvocation *invocation)
+{
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  g_autoptr (GVariant) options = NULL;
+  g_autoptr (GVariant) from = NULL;
+
+  if (!g_str_equal (g_dbus_method_invocation_get_method_name (invocation), "CreateContainer")
+      || !g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sasa{sv})")))
+    return FALSE;
+  options = g_variant_get_child_value (parameters, 2);
+  from = g_variant_lookup_value (options, "volumes-from", NULL);
+  return from != NULL;
 }
 
 /* Runs in a GDBus worker thread (GDBus emits g-authorize-method there), so
@@ -187,7 +221,10 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
 
   /* A peer-to-peer connection has no bus to ask; only berthd's own tests make those. */
   if (g_dbus_method_invocation_get_sender (invocation) == NULL)
-    return TRUE;
+    {
+      mark_administrator (invocation);
+      return TRUE;
+    }
 
   if (!caller_credential (invocation, "GetConnectionUnixUser", &uid, &error))
     {
@@ -196,20 +233,30 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
       return FALSE;
     }
   if (uid == 0)
-    return TRUE;
+    {
+      mark_administrator (invocation);
+      return TRUE;
+    }
 
-  if (!check_polkit (user_data, invocation, rule->action, uid, &error))
+  if (!check_polkit (user_data, invocation, rule->action, uid, TRUE, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return FALSE;
     }
-  if (extra_action (invocation)
-      && !check_polkit (user_data, invocation, extra_action (invocation), uid, &error))
+  if (extra_action (invocation))
     {
-      g_prefix_error (&error, "bind mounts of host directories are for administrators: ");
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return FALSE;
+      if (!check_polkit (user_data, invocation, extra_action (invocation), uid, TRUE, &error))
+        {
+          g_prefix_error (&error, "bind mounts of host directories are for administrators: ");
+          g_dbus_method_invocation_return_gerror (invocation, error);
+          return FALSE;
+        }
+      mark_administrator (invocation);
     }
+  /* Asked without a prompt: most --volumes-from take no host directory. */
+  else if (takes_volumes_from (invocation)
+           && check_polkit (user_data, invocation, ACTION_PREFIX "manage-daemon", uid, FALSE, NULL))
+    mark_administrator (invocation);
   return TRUE;
 }
 

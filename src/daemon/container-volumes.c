@@ -15,6 +15,7 @@
 
 #include "berth-error.h"
 #include "berth-fsutil.h"
+#include "berth-id.h"
 #include "berth-overlay.h"
 #include "volume.h"
 
@@ -30,7 +31,7 @@ volume_source (BerthDaemon *daemon, const char *name)
 static gboolean
 is_anonymous_name (const char *name)
 {
-  return strlen (name) == 64 && strspn (name, "0123456789abcdef") == 64;
+  return berth_id_is_valid (name);
 }
 
 static gboolean
@@ -102,7 +103,7 @@ add_volume (BerthContainerRec *rec, const char *text, GError **error)
 }
 
 static gboolean
-add_volumes_from (BerthContainerRec *rec, const char *text, GError **error)
+add_volumes_from (BerthContainerRec *rec, const char *text, gboolean administrator, GError **error)
 {
   g_autofree char *what = NULL;
   gboolean has_mode, read_only = FALSE;
@@ -128,6 +129,14 @@ add_volumes_from (BerthContainerRec *rec, const char *text, GError **error)
 
       if (m->name && !check_not_removing (rec->daemon, m->name, error))
         return FALSE;
+      if (g_str_equal (m->type, "bind") && !administrator)
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_PERMITTED,
+                       "--volumes-from %s: it bind-mounts the host path %s, which only "
+                       "administrators may (polkit action org.berth.berth1.manage-daemon)",
+                       from->name, m->source);
+          return FALSE;
+        }
       if (!check_destination_free (rec, m->destination, error))
         return FALSE;
       g_ptr_array_add (rec->mounts,
@@ -139,7 +148,7 @@ add_volumes_from (BerthContainerRec *rec, const char *text, GError **error)
 
 gboolean
 berth_container_volumes_option (BerthContainerRec *rec, const char *key, GVariant *value,
-                                GError **error)
+                                gboolean administrator, GError **error)
 {
   g_autofree const char **items = NULL;
   gboolean from = g_str_equal (key, "volumes-from");
@@ -153,7 +162,8 @@ berth_container_volumes_option (BerthContainerRec *rec, const char *key, GVarian
     }
   items = g_variant_get_strv (value, NULL);
   for (guint i = 0; items[i]; i++)
-    if (!(from ? add_volumes_from (rec, items[i], error) : add_volume (rec, items[i], error)))
+    if (!(from ? add_volumes_from (rec, items[i], administrator, error)
+               : add_volume (rec, items[i], error)))
       return FALSE;
   return TRUE;
 }

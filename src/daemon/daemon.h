@@ -33,8 +33,9 @@ typedef struct
   BerthStore *store;  /* images, layers and blobs under <root>/images */
   GHashTable *images; /* image ID → exported BerthImage skeleton */
 
-  char *auth_path;       /* registry credentials: auth.json beside the config file */
-  GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
+  char *auth_path;                    /* registry credentials: auth.json beside the config file */
+  GHashTable *transfers;              /* object path → Transfer (manager-transfers.c) */
+  struct _BerthPullSpare *pull_spare; /* a berth-pull started ahead (manager-transfers.c) */
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;
@@ -62,6 +63,9 @@ void berth_daemon_log_toggle_debug (void);
 
 /* authorize.c: one place that decides who may call what. */
 void berth_daemon_authorize_skeleton (BerthDaemon *daemon, GDBusInterfaceSkeleton *skeleton);
+/* Whether the caller was found to be an administrator (root, or the
+ * polkit action manage-daemon) while its call was authorized. */
+gboolean berth_daemon_invocation_is_administrator (GDBusMethodInvocation *invocation);
 
 /* manager-dbus.c */
 gboolean berth_manager_dbus_export (BerthDaemon *daemon, GError **error);

@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
+#include "berth-id.h"
 #include "berth-image-config.h"
 #include "container.h"
 #include "volume.h"
@@ -96,20 +96,6 @@ berth_daemon_container_lookup (BerthDaemon *daemon, const char *what, GError **e
 }
 
 /* --- CreateContainer ---------------------------------------------------------- */
-
-static char *
-new_id (void)
-{
-  guint8 bytes[32];
-  GString *s = g_string_sized_new (64);
-
-  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
-    for (gsize i = 0; i < sizeof bytes; i++)
-      bytes[i] = g_random_int_range (0, 256);
-  for (gsize i = 0; i < sizeof bytes; i++)
-    g_string_append_printf (s, "%02x", bytes[i]);
-  return g_string_free (s, FALSE);
-}
 
 static char *
 new_name (BerthDaemon *daemon)
@@ -520,7 +506,8 @@ parse_option (CreateJob *job, const char *key, GVariant *value, GError **error)
         }
     }
   else if (g_str_equal (key, "volumes") || g_str_equal (key, "volumes-from"))
-    return berth_container_volumes_option (rec, key, value, error);
+    return berth_container_volumes_option (
+      rec, key, value, berth_daemon_invocation_is_administrator (job->invocation), error);
   else
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
@@ -577,7 +564,7 @@ handle_create_container (BerthManager *manager, GDBusMethodInvocation *invocatio
 
   if (job->rec->name == NULL)
     job->rec->name = new_name (daemon);
-  job->rec->id = new_id ();
+  job->rec->id = berth_random_id ();
   job->rec->created = g_get_real_time ();
   job->rec->state = BERTH_CONTAINER_CREATED;
   job->rec->busy = TRUE;

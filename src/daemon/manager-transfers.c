@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "berth-auth.h"
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -416,25 +418,15 @@ remove_staged (Run *run)
     }
 }
 
-static gboolean
-run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
+/* systemd-run and its properties under systemd (the helper is a transient
+ * service that can write nothing but the staging area; its stdout stays our
+ * pipe), then the helper. Without systemd it sandboxes itself (no_new_privs,
+ * no capabilities, a seccomp filter) before it touches the network. */
+static void
+add_helper_command (BerthDaemon *daemon, GPtrArray *argv, const char *unit)
 {
-  BerthDaemon *daemon = t->daemon;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GDataInputStream) lines = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *unit = NULL;
-  Helper *h;
-  gulong cancel_id;
-  gboolean ok = TRUE;
-
-  if (daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
+  if (unit)
     {
-      /* Under systemd the helper is a transient service that can write
-       * nothing but the staging area; its stdout stays our pipe. Without
-       * systemd it sandboxes itself (no_new_privs, no capabilities, a
-       * seccomp filter) before it touches the network. */
       g_autofree char *staging
         = g_build_filename (berth_store_get_dir (daemon->store), "staging", NULL);
       const char *const properties[] = {
@@ -460,7 +452,6 @@ run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
       g_ptr_array_add (argv, g_strdup ("--pipe"));
       g_ptr_array_add (argv, g_strdup ("--wait"));
       g_ptr_array_add (argv, g_strdup ("--collect"));
-      unit = g_strdup_printf ("berth-pull-%d-%u.service", getpid (), t->id);
       g_ptr_array_add (argv, g_strdup_printf ("--unit=%s", unit));
       g_ptr_array_add (argv, g_strdup_printf ("--property=ReadWritePaths=%s", staging));
 #ifdef __SANITIZE_ADDRESS__
@@ -474,6 +465,14 @@ run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
   g_ptr_array_add (argv, helper_path ());
   if (unit)
     g_ptr_array_add (argv, g_strdup ("--systemd-sandbox"));
+}
+
+/* What this transfer asks of the helper. */
+static void
+add_request (Transfer *t, const BerthStoreImage *image, GPtrArray *argv)
+{
+  BerthDaemon *daemon = t->daemon;
+
   g_ptr_array_add (argv, g_strdup_printf ("--images-dir=%s", berth_store_get_dir (daemon->store)));
   g_ptr_array_add (argv, g_strdup_printf ("--config=%s", daemon->config_path));
   g_ptr_array_add (argv, g_strdup_printf ("--auth=%s", daemon->auth_path));
@@ -498,13 +497,147 @@ run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
     }
   g_ptr_array_add (argv, g_strdup (t->type));
   g_ptr_array_add (argv, g_strdup (t->request));
-  g_ptr_array_add (argv, NULL);
+}
 
-  launcher
-    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  run->helper = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, error);
+/* --- the spare helper -------------------------------------------------- */
+
+/* A helper started ahead of the next transfer: exec, loading libcurl and
+ * libcrypto and setting up the sandbox take longer than a small image's
+ * whole download, so they happen before it is asked for (berth-pull
+ * --wait-for-request). One at a time, made after each transfer; it leaves
+ * by itself after a minute unused, and is used only while younger than
+ * SPARE_MAX_AGE. Its standard input is a socket, so that writing to a
+ * spare that is gone is an error, not a SIGPIPE. */
+#define SPARE_MAX_AGE_USEC (50 * G_USEC_PER_SEC)
+
+typedef struct _BerthPullSpare BerthPullSpare;
+
+struct _BerthPullSpare
+{
+  GMutex lock;
+  GSubprocess *helper;
+  char *unit;
+  int request_fd;
+  gint64 started;
+  guint serial;
+  gboolean closing; /* berthd stops: no new spare */
+};
+
+static void
+spare_discard (BerthPullSpare *spare)
+{
+  /* Closing its standard input ends it. */
+  berth_close_fdp (&spare->request_fd);
+  g_clear_object (&spare->helper);
+  g_clear_pointer (&spare->unit, g_free);
+}
+
+/* Starts a spare unless there is a fresh one (main thread, once a
+ * transfer has been announced as finished). */
+static void
+spare_replenish (BerthDaemon *daemon)
+{
+  BerthPullSpare *spare = daemon->pull_spare;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+  int pair[2];
+
+  g_mutex_lock (&spare->lock);
+  if (spare->closing
+      || (spare->helper && g_get_monotonic_time () - spare->started < SPARE_MAX_AGE_USEC))
+    goto out;
+  spare_discard (spare);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    goto out;
+  if (daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
+    spare->unit = g_strdup_printf ("berth-pull-%d-spare%u.service", getpid (), ++spare->serial);
+  add_helper_command (daemon, argv, spare->unit);
+  g_ptr_array_add (argv, g_strdup ("--wait-for-request"));
+  g_ptr_array_add (argv, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_take_stdin_fd (launcher, pair[1]);
+  spare->helper = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  if (spare->helper == NULL)
+    {
+      g_debug ("cannot start a spare berth-pull: %s", error->message);
+      close (pair[0]);
+      g_clear_pointer (&spare->unit, g_free);
+      goto out;
+    }
+  spare->request_fd = pair[0];
+  spare->started = g_get_monotonic_time ();
+out:
+  g_mutex_unlock (&spare->lock);
+}
+
+/* Hands @request to the spare, if there is a fresh one: its process (and
+ * unit) become the transfer's. */
+static GSubprocess *
+spare_take (BerthDaemon *daemon, GPtrArray *request, char **out_unit)
+{
+  BerthPullSpare *spare = daemon->pull_spare;
+  g_autoptr (GString) data = g_string_new (NULL);
+  GSubprocess *helper = NULL;
+  gsize done = 0;
+
+  for (guint i = 0; i < request->len; i++)
+    g_string_append_len (data, request->pdata[i], strlen (request->pdata[i]) + 1);
+  g_string_append_c (data, '\0');
+  g_mutex_lock (&spare->lock);
+  if (spare->helper && g_get_monotonic_time () - spare->started < SPARE_MAX_AGE_USEC)
+    {
+      while (done < data->len)
+        {
+          ssize_t n = send (spare->request_fd, data->str + done, data->len - done, MSG_NOSIGNAL);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            break;
+          done += n;
+        }
+      if (done == data->len)
+        {
+          helper = g_steal_pointer (&spare->helper);
+          *out_unit = g_steal_pointer (&spare->unit);
+        }
+    }
+  spare_discard (spare);
+  g_mutex_unlock (&spare->lock);
+  return helper;
+}
+
+static gboolean
+run_helper (Transfer *t, Run *run, const BerthStoreImage *image, GError **error)
+{
+  BerthDaemon *daemon = t->daemon;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) request = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GDataInputStream) lines = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *unit = NULL;
+  Helper *h;
+  gulong cancel_id;
+  gboolean ok = TRUE;
+
+  add_request (t, image, request);
+  run->helper = spare_take (daemon, request, &unit);
   if (run->helper == NULL)
-    return FALSE;
+    {
+      if (daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
+        unit = g_strdup_printf ("berth-pull-%d-%u.service", getpid (), t->id);
+      add_helper_command (daemon, argv, unit);
+      for (guint i = 0; i < request->len; i++)
+        g_ptr_array_add (argv, g_strdup (request->pdata[i]));
+      g_ptr_array_add (argv, NULL);
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                            | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+      run->helper
+        = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, error);
+      if (run->helper == NULL)
+        return FALSE;
+    }
   h = g_new0 (Helper, 1);
   h->helper = g_object_ref (run->helper);
   h->unit = g_steal_pointer (&unit);
@@ -617,12 +750,15 @@ static void
 transfer_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Transfer *t = user_data;
+  BerthDaemon *daemon = t->daemon;
   g_autoptr (GError) error = NULL;
 
   g_task_propagate_boolean (G_TASK (result), &error);
   if (t->infos)
     berth_daemon_images_apply (t->daemon, t->infos, TRUE);
   berth_transfer_finish (t, error);
+  /* The next transfer finds a helper ready. */
+  spare_replenish (daemon);
 }
 
 void
@@ -820,10 +956,16 @@ static void
 login_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   Call *call = data;
-  g_autoptr (BerthRegistryClient) client
-    = client_for (call, call->registry, call->user, call->password);
+  g_autoptr (BerthRegistryClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
+  /* berthd maps libcurl only once it talks to a registry itself. */
+  if (!berth_curl_load (&error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  client = client_for (call, call->registry, call->user, call->password);
   if (!berth_registry_client_check (client, &error)
       || !berth_auth_store (call->auth_path, call->registry, call->user, call->password, &error))
     {
@@ -907,6 +1049,11 @@ search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   else
     for (guint i = 0; call_config (call)->unqualified_search[i]; i++)
       g_ptr_array_add (registries, g_strdup (call->config->unqualified_search[i]));
+  if (!berth_curl_load (&last_error))
+    {
+      g_task_return_error (task, g_steal_pointer (&last_error));
+      return;
+    }
   if (registries->len == 0)
     {
       g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_CONFIG,
@@ -1077,6 +1224,9 @@ berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager)
    * /etc/berth/berth.conf, a scratch file for a scratch config. */
   daemon->auth_path = g_build_filename (config_dir, "auth.json", NULL);
   daemon->transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  daemon->pull_spare = g_new0 (BerthPullSpare, 1);
+  daemon->pull_spare->request_fd = -1;
+  g_mutex_init (&daemon->pull_spare->lock);
   g_signal_connect (manager, "handle-pull-image", G_CALLBACK (handle_pull), daemon);
   g_signal_connect (manager, "handle-push-image", G_CALLBACK (handle_push), daemon);
   g_signal_connect (manager, "handle-login", G_CALLBACK (handle_login), daemon);
@@ -1092,10 +1242,19 @@ berth_daemon_transfers_shutdown (BerthDaemon *daemon)
 
   if (daemon->transfers == NULL)
     return;
+  daemon->pull_spare->closing = TRUE;
   g_hash_table_iter_init (&iter, daemon->transfers);
   while (g_hash_table_iter_next (&iter, NULL, &t))
     g_cancellable_cancel (((Transfer *)t)->cancellable);
   while (g_hash_table_size (daemon->transfers) > 0)
     g_main_context_iteration (NULL, TRUE);
   g_clear_pointer (&daemon->transfers, g_hash_table_unref);
+  if (daemon->pull_spare)
+    {
+      if (daemon->pull_spare->helper)
+        g_subprocess_force_exit (daemon->pull_spare->helper);
+      spare_discard (daemon->pull_spare);
+      g_mutex_clear (&daemon->pull_spare->lock);
+      g_clear_pointer (&daemon->pull_spare, g_free);
+    }
 }

@@ -297,7 +297,8 @@ handle_prune_volumes (BerthManager *manager, GDBusMethodInvocation *invocation, 
     {
       BerthVolumeInfo *info = list->pdata[i];
 
-      if (!g_hash_table_contains (daemon->volumes->removing, info->name)
+      /* Named volumes go only through RemoveVolume. */
+      if (info->anonymous && !g_hash_table_contains (daemon->volumes->removing, info->name)
           && berth_daemon_volume_check_unused (daemon, info->name, NULL))
         g_ptr_array_add (names, g_strdup (info->name));
     }

@@ -45,9 +45,10 @@ void berth_manager_volumes_connect (BerthDaemon *daemon, BerthManager *manager);
 
 /* container-volumes.c: the container's side. */
 /* CreateContainer's "volumes" and "volumes-from" options (main thread):
- * adds to rec->mounts and reserves the volumes named. */
+ * adds to rec->mounts. Another container's host bind mounts are taken
+ * over only for an @administrator (see authorize.c). */
 gboolean berth_container_volumes_option (BerthContainerRec *rec, const char *key, GVariant *value,
-                                         GError **error);
+                                         gboolean administrator, GError **error);
 /* In the creation's worker thread, with the image's run config (may be
  * NULL): anonymous volumes for the image's Volumes, the volumes made or
  * found, new ones filled from the image. */

@@ -4,6 +4,7 @@
 #include "berth-digest.h"
 #include "berth-error.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -15,6 +16,58 @@ struct _BerthHasher
   BerthDigestAlgorithm algorithm;
 };
 
+/* libcrypto is loaded on the first digest, not linked: a program that
+ * computes none (berth-registry serving pulls, berthctl) does not map it,
+ * about 1.4 MB of relocated pages. Its SHA-256 is the reason to have it:
+ * several times GLib's where the CPU has SHA extensions. */
+#define LIBCRYPTO_SONAME "libcrypto.so.3"
+
+static struct
+{
+  EVP_MD_CTX *(*md_ctx_new) (void);
+  void (*md_ctx_free) (EVP_MD_CTX *ctx);
+  int (*md_ctx_copy_ex) (EVP_MD_CTX *out, const EVP_MD_CTX *in);
+  int (*digest_init_ex) (EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl);
+  int (*digest_update) (EVP_MD_CTX *ctx, const void *d, size_t cnt);
+  int (*digest_final_ex) (EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s);
+  const EVP_MD *(*sha256) (void);
+  const EVP_MD *(*sha512) (void);
+} crypto;
+
+static void
+load_libcrypto (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      void *dl = dlopen (LIBCRYPTO_SONAME, RTLD_NOW | RTLD_NODELETE);
+      const struct
+      {
+        const char *name;
+        void **slot;
+      } symbols[] = {
+        { "EVP_MD_CTX_new", (void **)&crypto.md_ctx_new },
+        { "EVP_MD_CTX_free", (void **)&crypto.md_ctx_free },
+        { "EVP_MD_CTX_copy_ex", (void **)&crypto.md_ctx_copy_ex },
+        { "EVP_DigestInit_ex", (void **)&crypto.digest_init_ex },
+        { "EVP_DigestUpdate", (void **)&crypto.digest_update },
+        { "EVP_DigestFinal_ex", (void **)&crypto.digest_final_ex },
+        { "EVP_sha256", (void **)&crypto.sha256 },
+        { "EVP_sha512", (void **)&crypto.sha512 },
+      };
+
+      /* Without it nothing can be verified: an installation this broken
+       * cannot go on (libcrypto3 is required by the package). */
+      if (dl == NULL)
+        g_error ("cannot load %s (install libssl3): %s", LIBCRYPTO_SONAME, dlerror ());
+      for (gsize i = 0; i < G_N_ELEMENTS (symbols); i++)
+        if ((*symbols[i].slot = dlsym (dl, symbols[i].name)) == NULL)
+          g_error ("%s has no %s", LIBCRYPTO_SONAME, symbols[i].name);
+      g_once_init_leave (&once, 1);
+    }
+}
+
 static const char *
 algorithm_name (BerthDigestAlgorithm algorithm)
 {
@@ -25,11 +78,14 @@ BerthHasher *
 berth_hasher_new (BerthDigestAlgorithm algorithm)
 {
   BerthHasher *hasher = g_new0 (BerthHasher, 1);
-  const EVP_MD *md = algorithm == BERTH_DIGEST_SHA512 ? EVP_sha512 () : EVP_sha256 ();
+  const EVP_MD *md;
+
+  load_libcrypto ();
+  md = algorithm == BERTH_DIGEST_SHA512 ? crypto.sha512 () : crypto.sha256 ();
 
   hasher->algorithm = algorithm;
-  hasher->ctx = EVP_MD_CTX_new ();
-  if (hasher->ctx == NULL || EVP_DigestInit_ex (hasher->ctx, md, NULL) != 1)
+  hasher->ctx = crypto.md_ctx_new ();
+  if (hasher->ctx == NULL || crypto.digest_init_ex (hasher->ctx, md, NULL) != 1)
     g_error ("libcrypto cannot initialise %s", algorithm_name (algorithm));
   return hasher;
 }
@@ -38,7 +94,7 @@ void
 berth_hasher_update (BerthHasher *hasher, const void *data, gsize len)
 {
   if (len > 0)
-    EVP_DigestUpdate (hasher->ctx, data, len);
+    crypto.digest_update (hasher->ctx, data, len);
 }
 
 BerthHasher *
@@ -47,8 +103,8 @@ berth_hasher_copy (BerthHasher *hasher)
   BerthHasher *copy = g_new0 (BerthHasher, 1);
 
   copy->algorithm = hasher->algorithm;
-  copy->ctx = EVP_MD_CTX_new ();
-  if (copy->ctx == NULL || EVP_MD_CTX_copy_ex (copy->ctx, hasher->ctx) != 1)
+  copy->ctx = crypto.md_ctx_new ();
+  if (copy->ctx == NULL || crypto.md_ctx_copy_ex (copy->ctx, hasher->ctx) != 1)
     g_error ("libcrypto cannot copy a %s state", algorithm_name (hasher->algorithm));
   return copy;
 }
@@ -60,7 +116,7 @@ berth_hasher_finish (BerthHasher *hasher)
   unsigned int md_len = 0;
   GString *out = g_string_new (algorithm_name (hasher->algorithm));
 
-  EVP_DigestFinal_ex (hasher->ctx, md, &md_len);
+  crypto.digest_final_ex (hasher->ctx, md, &md_len);
   g_string_append_c (out, ':');
   for (unsigned int i = 0; i < md_len; i++)
     g_string_append_printf (out, "%02x", md[i]);
@@ -72,7 +128,7 @@ berth_hasher_free (BerthHasher *hasher)
 {
   if (hasher == NULL)
     return;
-  EVP_MD_CTX_free (hasher->ctx);
+  crypto.md_ctx_free (hasher->ctx);
   g_free (hasher);
 }
 

@@ -6,8 +6,8 @@
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <systemd/sd-daemon.h>
 
 static gboolean
 is_fs_type (const char *path, long magic)
@@ -57,7 +57,13 @@ berth_cgroup_layout_to_string (BerthCgroupLayout layout)
 BerthCgroupManager
 berth_host_cgroup_manager (void)
 {
-  return sd_booted () > 0 ? BERTH_CGROUP_MANAGER_SYSTEMD : BERTH_CGROUP_MANAGER_CGROUPFS;
+  struct stat st;
+
+  /* What sd_booted(3) checks, without making every program that asks for
+   * the host's architecture (berth-registry) map libsystemd. */
+  return lstat ("/run/systemd/system/", &st) == 0 && S_ISDIR (st.st_mode)
+           ? BERTH_CGROUP_MANAGER_SYSTEMD
+           : BERTH_CGROUP_MANAGER_CGROUPFS;
 }
 
 const char *

@@ -6,17 +6,15 @@
 
 #include "berth-registry-client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-manifest.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
 
 #define MAX_REDIRECTS 8
 #define ERROR_BODY_MAX 4096
@@ -176,7 +174,7 @@ on_data (char *data, size_t size, size_t nmemb, void *user_data)
   size_t len = size * nmemb;
   long status = 0;
 
-  curl_easy_getinfo (r->curl, CURLINFO_RESPONSE_CODE, &status);
+  sym_curl_easy_getinfo (r->curl, CURLINFO_RESPONSE_CODE, &status);
   /* Only a success's body is content; the rest is kept for messages. */
   if (status < 200 || status > 299)
     {
@@ -366,14 +364,12 @@ berth_registry_client_new (const char *registry, const char *base_url, const cha
 {
   BerthRegistryClient *client = g_new0 (BerthRegistryClient, 1);
   size_t len;
-  static gsize curl_ready = 0;
+  g_autoptr (GError) error = NULL;
 
-  /* curl_global_init is not thread-safe; clients are made in threads. */
-  if (g_once_init_enter (&curl_ready))
-    {
-      curl_global_init (CURL_GLOBAL_DEFAULT);
-      g_once_init_leave (&curl_ready, 1);
-    }
+  /* Programs load libcurl before they make clients, where a failure can be
+   * reported; here it can only be fatal. */
+  if (!berth_curl_load (&error))
+    g_error ("%s", error->message);
 
   client->registry = g_strdup (registry);
   client->base_url = g_strdup (base_url);
@@ -383,7 +379,7 @@ berth_registry_client_new (const char *registry, const char *base_url, const cha
   client->user = g_strdup (user);
   client->password = g_strdup (password);
   client->timeout = 15;
-  client->curl = curl_easy_init ();
+  client->curl = sym_curl_easy_init ();
   return client;
 }
 
@@ -413,9 +409,10 @@ berth_registry_client_free (BerthRegistryClient *client)
   g_free (client->password);
   g_free (client->token);
   g_free (client->token_scope);
+  g_free (client->extra_scope);
   g_free (client->last_server);
   if (client->curl)
-    curl_easy_cleanup (client->curl);
+    sym_curl_easy_cleanup (client->curl);
   g_free (client);
 }
 
@@ -482,60 +479,60 @@ perform (BerthRegistryClient *client, const char *method, const char *url,
   char curl_error[CURL_ERROR_SIZE] = "";
   CURLcode code;
 
-  curl_easy_reset (curl);
+  sym_curl_easy_reset (curl);
   r->curl = curl;
-  curl_easy_setopt (curl, CURLOPT_URL, url);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, (long)client->timeout);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, (long)client->timeout);
-  curl_easy_setopt (curl, CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, curl_error);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt (curl, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (curl, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt (curl, CURLOPT_XFERINFODATA, r);
-  curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
+  sym_curl_easy_setopt (curl, CURLOPT_URL, url);
+  sym_curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  sym_curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 0L);
+  sym_curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  sym_curl_easy_setopt (curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  sym_curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, (long)client->timeout);
+  sym_curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  sym_curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, (long)client->timeout);
+  sym_curl_easy_setopt (curl, CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
+  sym_curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, curl_error);
+  sym_curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_data);
+  sym_curl_easy_setopt (curl, CURLOPT_WRITEDATA, r);
+  sym_curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
+  sym_curl_easy_setopt (curl, CURLOPT_HEADERDATA, r);
+  sym_curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  sym_curl_easy_setopt (curl, CURLOPT_XFERINFODATA, r);
+  sym_curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
 
   for (struct curl_slist *h = headers; h; h = h->next)
-    all = curl_slist_append (all, h->data);
+    all = sym_curl_slist_append (all, h->data);
   if (authorization)
     {
       auth_header = g_strdup_printf ("Authorization: %s", authorization);
-      all = curl_slist_append (all, auth_header);
+      all = sym_curl_slist_append (all, auth_header);
     }
   if (g_str_equal (method, "HEAD"))
-    curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+    sym_curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
   else if (g_str_equal (method, "PUT") && r->upload_fd >= 0)
     {
-      curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt (curl, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt (curl, CURLOPT_READDATA, r);
-      curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_size);
-      all = curl_slist_append (all, "Expect:");
+      sym_curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
+      sym_curl_easy_setopt (curl, CURLOPT_READFUNCTION, on_read);
+      sym_curl_easy_setopt (curl, CURLOPT_READDATA, r);
+      sym_curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_size);
+      all = sym_curl_slist_append (all, "Expect:");
     }
   else if (g_str_equal (method, "PUT") || g_str_equal (method, "POST"))
     {
       gsize len = 0;
       const void *data = upload_bytes ? g_bytes_get_data (upload_bytes, &len) : "";
 
-      curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-      curl_easy_setopt (curl, CURLOPT_POSTFIELDS, data);
-      curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+      sym_curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+      sym_curl_easy_setopt (curl, CURLOPT_POSTFIELDS, data);
+      sym_curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
-  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, all);
+  sym_curl_easy_setopt (curl, CURLOPT_HTTPHEADER, all);
 
   g_free (client->last_server);
   client->last_server = url_host (url);
-  code = curl_easy_perform (curl);
-  curl_slist_free_all (all);
-  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, NULL);
+  code = sym_curl_easy_perform (curl);
+  sym_curl_slist_free_all (all);
+  sym_curl_easy_setopt (curl, CURLOPT_HTTPHEADER, NULL);
+  sym_curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, NULL);
 
   if (r->cancellable && g_cancellable_is_cancelled (r->cancellable))
     {
@@ -561,14 +558,14 @@ perform (BerthRegistryClient *client, const char *method, const char *url,
   if (code != CURLE_OK)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK, "cannot reach %s: %s",
-                   client->last_server, *curl_error ? curl_error : curl_easy_strerror (code));
+                   client->last_server, *curl_error ? curl_error : sym_curl_easy_strerror (code));
       return FALSE;
     }
-  curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, out_status);
+  sym_curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, out_status);
   if (*out_status >= 300 && *out_status < 400)
     {
       char *redirect = NULL;
-      curl_easy_getinfo (curl, CURLINFO_REDIRECT_URL, &redirect);
+      sym_curl_easy_getinfo (curl, CURLINFO_REDIRECT_URL, &redirect);
       g_free (r->location);
       r->location = g_strdup (redirect);
     }
@@ -811,7 +808,7 @@ berth_registry_client_get_manifest (BerthRegistryClient *client, const char *rep
   g_autofree char *path = g_strdup_printf ("/v2/%s/manifests/%s", repository, reference);
   g_autofree char *scope = repo_scope (repository, "pull");
   g_autofree char *digest = NULL;
-  struct curl_slist *headers = curl_slist_append (NULL, "Accept: " BERTH_MANIFEST_ACCEPT);
+  struct curl_slist *headers = sym_curl_slist_append (NULL, "Accept: " BERTH_MANIFEST_ACCEPT);
   long status = 0;
   gboolean ok;
 
@@ -821,7 +818,7 @@ berth_registry_client_get_manifest (BerthRegistryClient *client, const char *rep
   if (expected_digest == NULL && g_str_has_prefix (reference, "sha256:"))
     expected_digest = reference;
   ok = request (client, "GET", path, headers, scope, NULL, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   if (!ok)
     return FALSE;
   if (status == 404)
@@ -902,7 +899,7 @@ fetch_blob (BerthRegistryClient *client, const char *repository, const char *dig
       r.prefix = berth_hasher_copy (prefix);
       r.hasher = berth_hasher_copy (prefix);
       range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-", have);
-      headers = curl_slist_append (NULL, range);
+      headers = sym_curl_slist_append (NULL, range);
     }
   else
     r.hasher = berth_hasher_new (algorithm);
@@ -911,7 +908,7 @@ fetch_blob (BerthRegistryClient *client, const char *repository, const char *dig
   r.user_data = user_data;
   r.cancellable = cancellable;
   ok = request (client, "GET", path, headers, scope, NULL, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   *out_status = status;
   if (out_resumed)
     *out_resumed = have > 0 && r.resume_from == have;
@@ -1176,9 +1173,9 @@ berth_registry_client_put_blob (BerthRegistryClient *client, const char *reposit
   r.cancellable = cancellable;
   if (lseek (fd, 0, SEEK_SET) < 0)
     return berth_error_set_errno (error, errno, "cannot read blob %s", digest);
-  headers = curl_slist_append (NULL, "Content-Type: application/octet-stream");
+  headers = sym_curl_slist_append (NULL, "Content-Type: application/octet-stream");
   ok = request (client, "PUT", url, headers, scope, NULL, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   if (!ok)
     return FALSE;
   if (status != 201)
@@ -1201,13 +1198,13 @@ berth_registry_client_put_manifest (BerthRegistryClient *client, const char *rep
   g_autofree char *path = g_strdup_printf ("/v2/%s/manifests/%s", repository, reference);
   g_autofree char *scope = repo_scope (repository, "pull,push");
   g_autofree char *content_type = g_strdup_printf ("Content-Type: %s", media_type);
-  struct curl_slist *headers = curl_slist_append (NULL, content_type);
+  struct curl_slist *headers = sym_curl_slist_append (NULL, content_type);
   long status = 0;
   gboolean ok;
 
   response_init (&r, client);
   ok = request (client, "PUT", path, headers, scope, data, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   if (!ok)
     return FALSE;
   if (status != 201)
@@ -1229,7 +1226,7 @@ berth_registry_client_get_tags (BerthRegistryClient *client, const char *reposit
   g_autofree char *path
     = g_strdup_printf ("/v2/%s/tags/list%s%s", repository, query ? "?" : "", query ? query : "");
   g_autofree char *scope = repo_scope (repository, "pull");
-  struct curl_slist *headers = curl_slist_append (NULL, "Accept: application/json");
+  struct curl_slist *headers = sym_curl_slist_append (NULL, "Accept: application/json");
   long status = 0;
   gboolean ok;
 
@@ -1237,7 +1234,7 @@ berth_registry_client_get_tags (BerthRegistryClient *client, const char *reposit
   r.body = g_byte_array_new ();
   r.body_max = BERTH_MANIFEST_MAX_SIZE;
   ok = request (client, "GET", path, headers, scope, NULL, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   if (!ok)
     return FALSE;
   if (status != 200 || r.too_big)
@@ -1262,7 +1259,7 @@ berth_registry_client_search (BerthRegistryClient *client, const char *term, gui
   g_autofree char *escaped = g_uri_escape_string (term, NULL, FALSE);
   g_autofree char *path = g_strdup_printf ("/v1/search?q=%s&n=%u", escaped, CLAMP (limit, 1, 100));
   g_autoptr (JsonParser) parser = json_parser_new ();
-  struct curl_slist *headers = curl_slist_append (NULL, "Accept: application/json");
+  struct curl_slist *headers = sym_curl_slist_append (NULL, "Accept: application/json");
   JsonNode *root;
   JsonObject *object;
   long status = 0;
@@ -1272,7 +1269,7 @@ berth_registry_client_search (BerthRegistryClient *client, const char *term, gui
   r.body = g_byte_array_new ();
   r.body_max = 8 * 1024 * 1024;
   ok = request (client, "GET", path, headers, "registry:catalog:search", NULL, &r, &status, error);
-  curl_slist_free_all (headers);
+  sym_curl_slist_free_all (headers);
   if (!ok)
     return NULL;
   if (status != 200)

@@ -9,13 +9,13 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
+#include "berth-id.h"
 #include "berth-volume.h"
 
 #define RECORD_FILE "volume.json"
@@ -99,15 +99,7 @@ berth_volume_name_validate (const char *name, GError **error)
 char *
 berth_volume_new_anonymous_name (void)
 {
-  guint8 bytes[32];
-  GString *s = g_string_sized_new (64);
-
-  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
-    for (gsize i = 0; i < sizeof bytes; i++)
-      bytes[i] = g_random_int_range (0, 256);
-  for (gsize i = 0; i < sizeof bytes; i++)
-    g_string_append_printf (s, "%02x", bytes[i]);
-  return g_string_free (s, FALSE);
+  return berth_random_id ();
 }
 
 /* --- records ---------------------------------------------------------------------- */

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #include "berth-auth.h"
 #include "berth-compress.h"
 #include "berth-config.h"
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -218,14 +220,18 @@ blob_is_stored (Pull *pull, const char *digest)
          && fstatat (pull->blobs_dir_fd, name, &st, 0) == 0;
 }
 
-/* Gives a verified anonymous file its name: the only way a file gets one. */
+/* Gives a verified anonymous file its name: the only way a file gets one.
+ *
+ * Not fsynced: the store copies the blob and syncs its copy, a named file
+ * in staging is hashed again before it is ever reused (so one that a crash
+ * left short or empty is downloaded again), and after a pull the staged
+ * files are removed, usually before the kernel writes them back at all: on
+ * a disk this spares writing every pulled byte one more time. */
 static gboolean
 name_verified (Pull *pull, int fd, const char *digest, GError **error)
 {
   g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", fd);
 
-  if (fsync (fd) < 0)
-    return berth_error_set_errno (error, errno, "cannot write blob %s", digest);
   if (linkat (AT_FDCWD, proc, pull->pull_dir_fd, berth_digest_hex (digest), AT_SYMLINK_FOLLOW) < 0
       && errno != EEXIST)
     return berth_error_set_errno (error, errno, "cannot keep blob %s in the staging area", digest);
@@ -397,8 +403,7 @@ download_from (Pull *pull, BerthRegistryClient *client, BlobJob *job, GError **e
         pull->saw_mismatch = TRUE;
       return FALSE;
     }
-  if (fsync (fd) < 0)
-    return berth_error_set_errno (error, errno, "cannot write blob %s", job->digest);
+  /* Not fsynced either: see name_verified. */
   if (renameat (pull->pull_dir_fd, partial, pull->pull_dir_fd, berth_digest_hex (job->digest)) < 0)
     return berth_error_set_errno (error, errno, "cannot keep blob %s in the staging area",
                                   job->digest);
@@ -910,6 +915,64 @@ run_push (Pull *pull, const char *text, const char *manifest_digest, BerthCompre
   }
 }
 
+/* --- a spare helper ---------------------------------------------------- */
+
+/* berthd keeps one helper started ahead: it has loaded libcurl and
+ * libcrypto (which takes longer than a small pull's downloads) and set up
+ * its sandbox, and waits for a transfer's arguments on standard input (a
+ * socket), each ended by a NUL byte, the list by an empty one. Unused for a
+ * minute, it leaves (berthd uses spares younger than that only). */
+#define SPARE_WAIT_MS (60 * 1000)
+
+static gboolean
+prepare_spare (GError **error)
+{
+  g_autofree char *warm = NULL;
+
+  if (!berth_curl_load (error))
+    return FALSE;
+  warm = berth_digest_bytes (BERTH_DIGEST_SHA256, "", 0);
+  return TRUE;
+}
+
+/* The request as an argv (with @argv0 first); NULL when berthd closed the
+ * socket or the wait ended. */
+static char **
+read_request (const char *argv0)
+{
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+  gsize start = 0;
+
+  g_ptr_array_add (args, g_strdup (argv0));
+  for (;;)
+    {
+      guint8 buf[4096];
+      ssize_t n;
+
+      if (poll (&pfd, 1, SPARE_WAIT_MS) <= 0)
+        return NULL;
+      n = read (STDIN_FILENO, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0 || data->len + n > 64 * 1024)
+        return NULL;
+      g_byte_array_append (data, buf, n);
+      for (gsize i = start; i < data->len; i++)
+        if (data->data[i] == '\0')
+          {
+            if (i == start)
+              {
+                g_ptr_array_add (args, NULL);
+                return (char **)g_ptr_array_free (g_steal_pointer (&args), FALSE);
+              }
+            g_ptr_array_add (args, g_strndup ((const char *)data->data + start, i - start));
+            start = i + 1;
+          }
+    }
+}
+
 /* --- main -------------------------------------------------------------- */
 
 int
@@ -925,6 +988,9 @@ main (int argc, char **argv)
   g_auto (GStrv) mount_from = NULL;
   gboolean no_sandbox = FALSE;
   gboolean systemd_sandbox = FALSE;
+  gboolean wait_for_request = FALSE;
+  gboolean sandboxed = FALSE;
+  g_auto (GStrv) request = NULL;
   GOptionEntry entries[] = {
     { "images-dir", 0, 0, G_OPTION_ARG_FILENAME, &images_dir, "The store (<root>/images)", "DIR" },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "berth.conf", "FILE" },
@@ -939,6 +1005,8 @@ main (int argc, char **argv)
     { "systemd-sandbox", 0, 0, G_OPTION_ARG_NONE, &systemd_sandbox,
       "Run by systemd with its sandboxing properties: skip the own filter", NULL },
     { "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox, "Debugging only", NULL },
+    { "wait-for-request", 0, 0, G_OPTION_ARG_NONE, &wait_for_request,
+      "Start ahead: load, sandbox, then read the arguments from standard input", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("pull|push REFERENCE");
@@ -954,6 +1022,26 @@ main (int argc, char **argv)
     {
       printf ("error %d %s\n", BERTH_ERROR_INVALID_ARGUMENT, error->message);
       return 2;
+    }
+  if (wait_for_request)
+    {
+      /* Everything that does not depend on the transfer, ahead of it. */
+      if (!prepare_spare (&error)
+          || (!no_sandbox && !systemd_sandbox && !(sandboxed = sandbox (&error))))
+        {
+          printf ("error %d %s\n", BERTH_ERROR_FAILED, error->message);
+          return 1;
+        }
+      request = read_request (argv[0]);
+      if (request == NULL)
+        return 0; /* not needed after all */
+      if (!g_option_context_parse_strv (context, &request, &error))
+        {
+          printf ("error %d %s\n", BERTH_ERROR_INVALID_ARGUMENT, error->message);
+          return 2;
+        }
+      argc = g_strv_length (request);
+      argv = request;
     }
   if (argc != 3 || images_dir == NULL
       || !(g_str_equal (argv[1], "pull") || (g_str_equal (argv[1], "push") && manifest_digest)))
@@ -995,9 +1083,11 @@ main (int argc, char **argv)
     ok = berth_error_set_errno (&error, errno, "cannot open %s", pull_dir);
   if (ok)
     pull.blobs_dir_fd = open (blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ok)
+    ok = berth_curl_load (&error);
   /* Under systemd the service's SystemCallFilter, CapabilityBoundingSet
    * and RestrictAddressFamilies do the same (and forbid seccomp(2) itself). */
-  if (ok && !no_sandbox && !systemd_sandbox)
+  if (ok && !no_sandbox && !systemd_sandbox && !sandboxed)
     ok = sandbox (&error);
   if (ok)
     ok = g_str_equal (argv[1], "pull")

@@ -5,7 +5,6 @@
  *   berth-registry [--root DIR] gc [--dry-run] [--grace SECONDS] (also while serving) */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
@@ -13,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "berth-curl.h"
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "registry.h"
@@ -161,7 +160,7 @@ open_registry (Registry *registry, GError **error)
 static gboolean
 on_quit (gpointer user_data)
 {
-  sd_notify (0, "STOPPING=1");
+  registry_notify ("STOPPING=1");
   g_main_loop_quit (user_data);
   return G_SOURCE_CONTINUE;
 }
@@ -204,7 +203,10 @@ serve (Registry *registry)
              registry->socket_activated ? "the socket from systemd" : s->listen,
              s->tls_cert ? " (TLS)" : "", s->proxy_upstream ? ", mirroring " : "",
              s->proxy_upstream ? s->proxy_upstream : "");
-  sd_notifyf (0, "READY=1\nSTATUS=Serving %s", s->root);
+  {
+    g_autofree char *state = g_strdup_printf ("READY=1\nSTATUS=Serving %s", s->root);
+    registry_notify (state);
+  }
   g_main_loop_run (loop);
 
   registry_server_stop (registry);
@@ -328,10 +330,13 @@ main (int argc, char **argv)
     }
   else
     {
-      /* Only a mirror talks to other servers; initialising libcurl (and
-       * its TLS library) otherwise costs memory for nothing. */
-      if (settings.proxy_upstream || settings.redirect_blobs_to)
-        curl_global_init (CURL_GLOBAL_DEFAULT);
+      /* Only a mirror talks to other servers: libcurl (and its TLS,
+       * Kerberos, LDAP... libraries) is loaded only then. */
+      if ((settings.proxy_upstream || settings.redirect_blobs_to) && !berth_curl_load (&error))
+        {
+          g_printerr ("berth-registry: %s\n", error->message);
+          goto out;
+        }
       registry.log_to_journal = g_log_writer_is_journald (fileno (stderr));
       registry_uploads_init (&registry);
       registry_redirect_init (&registry);
@@ -349,8 +354,6 @@ main (int argc, char **argv)
       g_clear_pointer (&registry.verified_credentials, g_hash_table_unref);
       g_mutex_clear (&registry.pulls_lock);
       g_mutex_clear (&registry.credentials_lock);
-      if (settings.proxy_upstream || settings.redirect_blobs_to)
-        curl_global_cleanup ();
     }
 
 out:

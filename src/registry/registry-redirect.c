@@ -8,12 +8,11 @@
  * whatever a mirror sends. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
-#include "registry-request.h"
+#include "berth-curl.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
+#include "registry-request.h"
 
 #define ANSWER_USEC (60 * G_USEC_PER_SEC)
 #define DOWN_USEC (30 * G_USEC_PER_SEC)
@@ -63,24 +62,24 @@ registry_redirect_url (const char *base, const char *name, const char *digest)
 static int
 probe (const char *url, guint64 size)
 {
-  g_autoptr (CURL) curl = curl_easy_init ();
+  g_autoptr (CURL) curl = sym_curl_easy_init ();
   curl_off_t length = -1;
   long status = 0;
 
-  curl_easy_setopt (curl, CURLOPT_URL, url);
-  curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-  curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt (curl, CURLOPT_USERAGENT, "berth-registry/" PACKAGE_VERSION);
-  if (curl_easy_perform (curl) != CURLE_OK)
+  sym_curl_easy_setopt (curl, CURLOPT_URL, url);
+  sym_curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+  sym_curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+  sym_curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 5L);
+  sym_curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  sym_curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+  sym_curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 2000L);
+  sym_curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  sym_curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, discard);
+  sym_curl_easy_setopt (curl, CURLOPT_USERAGENT, "berth-registry/" PACKAGE_VERSION);
+  if (sym_curl_easy_perform (curl) != CURLE_OK)
     return -1;
-  curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo (curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  sym_curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+  sym_curl_easy_getinfo (curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   return status == 200 && (length < 0 || (guint64)length == size) ? 1 : 0;
 }
 

@@ -32,6 +32,45 @@ parse_number (RegistryRequest *req, const char *arg, guint fallback, guint min, 
   return TRUE;
 }
 
+/* With private namespaces: only what the caller may pull is found, and
+ * counted (all matches are ranked, then filtered, then paged). */
+#define SEARCH_FILTER_MAX 10000
+
+static GPtrArray *
+search_pullable (RegistryRequest *req, const char *query, RegistrySearchOrder order, guint offset,
+                 guint limit, guint *out_total, GError **error)
+{
+  g_autoptr (GPtrArray) all = NULL;
+  GPtrArray *page;
+  guint total = 0, seen = 0;
+
+  all = registry_db_search (req->registry->db, query, order, 0, SEARCH_FILTER_MAX, &total, error);
+  if (all == NULL)
+    return NULL;
+  page = g_ptr_array_new_with_free_func ((GDestroyNotify)registry_search_result_free);
+  total = 0;
+  for (guint i = 0; i < all->len; i++)
+    {
+      RegistrySearchResult *r = all->pdata[i];
+
+      if (!registry_auth_allowed (req->registry, req->user, req->admin, REGISTRY_ACCESS_PULL,
+                                  r->name))
+        continue;
+      total++;
+      if (seen++ >= offset && page->len < limit)
+        {
+          RegistrySearchResult *copy = g_new0 (RegistrySearchResult, 1);
+
+          *copy = *r;
+          copy->name = g_strdup (r->name);
+          copy->description = g_strdup (r->description);
+          g_ptr_array_add (page, copy);
+        }
+    }
+  *out_total = total;
+  return page;
+}
+
 static void
 search (RegistryRequest *req)
 {
@@ -63,7 +102,10 @@ search (RegistryRequest *req)
 
   /* Counts from pulls a moment ago should already show. */
   registry_pulls_flush (registry);
-  results = registry_db_search (registry->db, query, order, (page - 1) * n, n, &total, &error);
+  if (registry->settings->private_namespaces)
+    results = search_pullable (req, query, order, (page - 1) * n, n, &total, &error);
+  else
+    results = registry_db_search (registry->db, query, order, (page - 1) * n, n, &total, &error);
   if (results == NULL)
     {
       registry_respond_error (req, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "%s", error->message);

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 
 #include "berth-error.h"
 #include "berth-reference.h"
@@ -56,10 +54,13 @@ route_access (RegistryRequest *req)
       return read ? REGISTRY_ACCESS_PULL : REGISTRY_ACCESS_PUSH;
     case ROUTE_V1_STAR:
       return REGISTRY_ACCESS_ACCOUNT;
+    case ROUTE_V1_SEARCH:
+      /* With private namespaces the results depend on who asks. */
+      return req->registry->settings->private_namespaces ? REGISTRY_ACCESS_PULL
+                                                         : REGISTRY_ACCESS_NONE;
     case ROUTE_BASE:
     case ROUTE_TOKEN:
     case ROUTE_V1_PING:
-    case ROUTE_V1_SEARCH:
     case ROUTE_NONE:
     default:
       return REGISTRY_ACCESS_NONE;
@@ -213,11 +214,24 @@ access_log (RegistryRequest *req, enum MHD_RequestTerminationCode code)
   /* In the journal with fields to select on (journalctl HTTP_STATUS=404);
    * elsewhere one write per line, so that threads do not interleave. */
   if (req->registry->log_to_journal)
-    sd_journal_send ("MESSAGE=%s", line, "PRIORITY=%d", LOG_INFO,
-                     "SYSLOG_IDENTIFIER=berth-registry", "REMOTE_ADDR=%s", host, "REGISTRY_USER=%s",
-                     user, "HTTP_METHOD=%s", req->method, "HTTP_PATH=%s", req->url,
-                     "HTTP_STATUS=%u", req->status, "IMAGE_NAME=%s",
-                     req->route.name ? req->route.name : "", "DURATION_MS=%.1f", ms, NULL);
+    {
+      g_autofree char *status = g_strdup_printf ("%u", req->status);
+      g_autofree char *duration = g_strdup_printf ("%.1f", ms);
+      const GLogField fields[] = {
+        { "MESSAGE", line, -1 },
+        { "PRIORITY", "6", -1 }, /* info */
+        { "SYSLOG_IDENTIFIER", "berth-registry", -1 },
+        { "REMOTE_ADDR", host, -1 },
+        { "REGISTRY_USER", user, -1 },
+        { "HTTP_METHOD", req->method, -1 },
+        { "HTTP_PATH", req->url, -1 },
+        { "HTTP_STATUS", status, -1 },
+        { "IMAGE_NAME", req->route.name ? req->route.name : "", -1 },
+        { "DURATION_MS", duration, -1 },
+      };
+
+      g_log_writer_journald (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields), NULL);
+    }
   else
     fprintf (stderr, "%s\n", line);
 }
@@ -302,7 +316,7 @@ registry_server_start (Registry *registry, GError **error)
   g_autofree char *key = NULL;
   struct sockaddr_storage addr;
   socklen_t addr_len = 0;
-  int listen_fds = sd_listen_fds (TRUE);
+  int listen_fds = registry_listen_fds ();
 
 #define OPT(o, v, p) options[n++] = (struct MHD_OptionItem){ (o), (intptr_t)(v), (p) }
   OPT (MHD_OPTION_NOTIFY_COMPLETED, on_completed, registry);
@@ -321,7 +335,7 @@ registry_server_start (Registry *registry, GError **error)
     }
   registry->socket_activated = listen_fds == 1;
   if (listen_fds == 1)
-    OPT (MHD_OPTION_LISTEN_SOCKET, SD_LISTEN_FDS_START, NULL);
+    OPT (MHD_OPTION_LISTEN_SOCKET, REGISTRY_LISTEN_FDS_START, NULL);
   else
     {
       if (!parse_listen (settings->listen, &addr, &addr_len, error))

@@ -144,6 +144,12 @@ char *registry_redirect_pick (Registry *registry, const char *name, const char *
                               guint64 size);
 char *registry_redirect_url (const char *base, const char *name, const char *digest);
 
+/* registry-systemd.c: readiness notification (sd_notify(3)) and socket
+ * activation (sd_listen_fds(3)) without libsystemd. */
+#define REGISTRY_LISTEN_FDS_START 3
+void registry_notify (const char *state);
+int registry_listen_fds (void);
+
 /* registry-gc.c */
 gboolean registry_gc (Registry *registry, gboolean dry_run, guint grace_seconds, GError **error);
 

@@ -47,8 +47,14 @@ out=$(bctl pull -q alice/multi:v1 2>&1)
 assert_match "a short name resolves through unqualified-search" "^$R/alice/multi:v1$" "$out"
 [ "$(layer_count)" -ge 4 ] && ok "the multi-layer image's layers are unpacked" || not_ok "layers unpacked ($(layer_count))"
 [ -z "$(ls -A "$ROOT/images/staging/pull" 2>/dev/null)" ] && ok "a finished pull leaves nothing in staging" || not_ok "staging is clean: $(ls "$ROOT/images/staging/pull")"
+spare_pid() { ps -o pid=,args= --ppid "$BERTHD_PID" | awk '/berth-pull.*--wait-for-request/ {print $1}'; }
+for _ in $(seq 40); do spare=$(spare_pid); [ -n "$spare" ] && break; sleep 0.05; done
+[ -n "$spare" ] && ok "after a pull, a sandboxed helper waits for the next one" || not_ok "no spare helper: $(ps -o pid=,args= --ppid "$BERTHD_PID")"
+[ -n "$spare" ] && grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$spare/status && grep -q "^Seccomp:[[:space:]]*2" /proc/$spare/status \
+  && ok "the waiting helper already runs with no_new_privs and its filter" || not_ok "spare status: $(grep -E 'NoNewPrivs|Seccomp' /proc/$spare/status 2>&1)"
 out=$(bctl pull $R/alice/busybox@$BB_DIGEST 2>&1 </dev/null)
 assert_match "pull by digest, plain progress lines off a terminal" "Pulled $R/alice/busybox@$BB_DIGEST" "$out"
+[ -n "$spare" ] && ! kill -0 "$spare" 2>/dev/null && ok "the next pull ran in it" || not_ok "the spare $spare is still waiting"
 
 if command -v script >/dev/null; then
   bctl rmi $R/alice/busybox:latest >/dev/null 2>&1
@@ -218,8 +224,9 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 partial="$P/$stalled.partial"
-helper=$(ps -o pid= --ppid "$BERTHD_PID" | head -1)
-[ -n "$helper" ] && kill -9 $helper
+# berthd's children: the helper of this pull (and a spare one, if started).
+helpers=$(ps -o pid= --ppid "$BERTHD_PID")
+[ -n "$helpers" ] && kill -9 $helpers
 kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
 kill -9 $ctl_pid 2>/dev/null; wait $ctl_pid 2>/dev/null
 diag "stalled: $stalled; staging: $(ls -l "$P")"

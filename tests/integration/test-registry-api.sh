@@ -425,6 +425,11 @@ catalog() { curl -s "$@" "$REG/v2/_catalog" | python3 -c 'import json,sys; print
 [ "$(catalog -u boss:bosspw)" = "alice/secret,alice/shared,bob/own" ] && ok "an admin's catalog lists all" || not_ok "admin's catalog: $(catalog -u boss:bosspw)"
 [ "$(curl -s "$REG/v2/_catalog?n=1" -u bob:bobpw | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["repositories"]))')" = "alice/shared" ] \
   && ok "a filtered catalog paginates" || not_ok "bob's first page"
+found() { curl -s "$@" "$REG/v1/search?q=app" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["num_results"], ",".join(sorted(r["name"] for r in d["results"])))'; }
+[ "$(found -u bob:bobpw)" = "2 alice/shared,bob/own" ] && ok "bob's search finds only what he may pull" || not_ok "bob's search: $(found -u bob:bobpw)"
+[ "$(found)" = "0 " ] && ok "an anonymous search finds nothing in private namespaces" || not_ok "anonymous search: $(found)"
+[ "$(curl -s -u bob:bobpw "$REG/v1/search?q=app&n=1&page=2" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["num_results"], d["num_pages"], len(d["results"]))')" = "2 2 1" ] \
+  && ok "a filtered search pages consistently" || not_ok "bob's second page"
 req GET "$REG/v2/alice/secret/manifests/v1" -u bob:bobpw
 expect "bob cannot pull from alice's private namespace" 403 DENIED
 req GET "$REG/v2/alice/shared/manifests/v1" -u bob:bobpw

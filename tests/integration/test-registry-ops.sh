@@ -13,6 +13,18 @@ A=(-u alice:alicepw)
 D="$SCRATCH/data"; mkdir -p "$D"
 cd "$SCRATCH" || exit 1
 
+# --- what an idle server maps: no libcurl without a mirror, no libcrypto
+# before a digest is computed (both are loaded on first use)
+req GET "$REG/v2/_catalog"
+maps=$(cat /proc/$REG_PID_r/maps)
+! grep -q libcurl <<<"$maps" && ! grep -q libcrypto <<<"$maps" \
+  && ok "an idle registry without a mirror maps neither libcurl nor libcrypto" \
+  || not_ok "mapped: $(grep -o 'lib\(curl\|crypto\)[^ ]*' <<<"$maps" | sort -u)"
+start_registry mirrored 5211 --proxy-upstream http://127.0.0.1:5130
+grep -q libcurl /proc/$REG_PID_mirrored/maps && ok "a mirror loads libcurl at start" || not_ok "the mirror has no libcurl"
+kill "$REG_PID_mirrored"; wait "$REG_PID_mirrored" 2>/dev/null
+REG=http://127.0.0.1:5130
+
 # --- kill -9 in the middle of a large chunked upload
 head -c $((24 * 1024 * 1024)) /dev/urandom > "$D/big"; BIG=$(sha256 "$D/big")
 head -c $((8 * 1024 * 1024)) "$D/big" > "$D/first"

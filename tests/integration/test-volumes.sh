@@ -214,13 +214,16 @@ used=$(bctl create --name user -v dbdata:/data busybox true)
   && ok "volume ls --filter dangling=true lists the unused volumes" || { not_ok "volume ls --filter dangling=true"; diag "$(bctl volume ls -q -f dangling=true)"; }
 [ "$(bctl volume ls -q -f dangling=false)" = dbdata ] && ok "dangling=false the used ones" || not_ok "dangling=false the used ones"
 expect_fail "an unknown filter" 2 'unknown filter' bctl volume ls -f label=x
+inuse_anon=$(bctl create -v /inuse busybox true)
 out=$(bctl volume prune -f)
-expected=$(printf '%s\n' backups keep newvol "$scratch_vol" | sort | tr '\n' ' ')
-got=$(grep -v '^Deleted' <<<"$out" | sort | tr '\n' ' ')
-[ "$got" = "$expected" ] && ok "volume prune removes every unused volume and names them" || { not_ok "volume prune"; diag "got $got wanted $expected"; }
-[ "$(vols)" = "dbdata " ] && ok "the volume in use is kept" || { not_ok "the volume in use is kept"; diag "$(vols)"; }
+[ "$out" = "$(printf 'Deleted Volumes:\n%s' "$scratch_vol")" ] && ok "volume prune removes the unused anonymous volume and names it" || { not_ok "volume prune"; diag "$out"; }
+[ "$(vols | wc -w)" = 5 ] && [ -d "$VOLDIR/dbdata" ] && [ -d "$VOLDIR/backups" ] && [ -d "$VOLDIR/keep" ] && [ -d "$VOLDIR/newvol" ] \
+  && ok "it keeps named volumes, used or not, and anonymous volumes in use" || { not_ok "prune keeps named and used volumes"; diag "$(vols)"; }
 out=$(bctl volume prune -f)
 [ -z "$out" ] && ok "a second prune removes nothing" || { not_ok "a second prune removes nothing"; diag "$out"; }
+check "named volumes go by volume rm" bctl volume rm backups keep newvol
+check "rm -v the container with the anonymous volume" bctl rm -v "$inuse_anon"
+[ "$(vols)" = "dbdata " ] && ok "only the volume in use is left" || { not_ok "only the volume in use is left"; diag "$(vols)"; }
 
 # --- restart of berthd ------------------------------------------------------------------
 run_anon=$(bctl run -d --rm -v /tmpdata busybox sleep 300)

@@ -42,8 +42,14 @@ for _ in $(seq 100); do inside curl -s -o /dev/null http://127.0.0.1:5750/v1/_pi
 out=$(inside berthctl pull -q 127.0.0.1:5750/alice/busybox:latest 2>&1); rc=$?
 [ $rc = 0 ] && ok "the pull succeeds from the registry itself" || { not_ok "pull (exit $rc)"; diag "$out"; }
 assert_match "the image is there" "127.0.0.1:5750/alice/busybox +latest" "$(inside berthctl images 2>&1)"
-props=$(inside journalctl --no-pager -o cat 2>&1 | grep -c "berth-pull-[0-9]*-2.service" )
-[ "$props" -ge 1 ] && ok "the second pull had its own service" || not_ok "no berth-pull-*-2.service in the journal"
+# The second pull is served by the helper started ahead after the first one
+# (berth-pull --wait-for-request), a transient service of its own too.
+props=$(inside journalctl --no-pager -o cat 2>&1 | grep -c "berth-pull-[0-9]*-spare1.service" )
+[ "$props" -ge 1 ] && ok "the second pull ran in the spare helper's own service" || not_ok "no berth-pull-*-spare1.service in the journal"
+spare=$(inside systemctl list-units --plain --no-legend 'berth-pull-*-spare*.service' 2>&1 | awk '{print $1}' | head -1)
+spare_props=$(inside systemctl show -p NoNewPrivileges -p ProtectSystem "$spare" 2>&1)
+grep -q "ProtectSystem=strict" <<<"$spare_props" && grep -q "NoNewPrivileges=yes" <<<"$spare_props" \
+  && ok "the next spare helper waits, sandboxed like the others ($spare)" || not_ok "spare $spare: $spare_props"
 
 inside systemctl stop test-reg2 test-evil berthd >/dev/null 2>&1
 finish

@@ -9,6 +9,17 @@
 boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
+# polkit: nobody may manage containers and volumes, not the daemon (written
+# first: polkitd rereads its rules when it notices the file).
+in_sandbox sh -c 'cat > /etc/polkit-1/rules.d/50-berth-test.rules' <<'RULES'
+polkit.addRule(function(action, subject) {
+  if (subject.user == "nobody" &&
+      (action.id == "org.berth.berth1.manage-containers" ||
+       action.id == "org.berth.berth1.manage-volumes"))
+    return polkit.Result.YES;
+});
+RULES
+
 out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
 [ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
 in_sandbox systemctl daemon-reload
@@ -41,15 +52,6 @@ bctl rm -f db >/dev/null 2>&1
 out=$(bctl run --rm -v dbdata:/d busybox cat /d/table 2>&1)
 assert_match "the data outlives its container" "^row1$" "$out"
 
-# polkit: nobody may manage containers and volumes, not the daemon.
-in_sandbox sh -c 'cat > /etc/polkit-1/rules.d/50-berth-test.rules' <<'RULES'
-polkit.addRule(function(action, subject) {
-  if (subject.user == "nobody" &&
-      (action.id == "org.berth.berth1.manage-containers" ||
-       action.id == "org.berth.berth1.manage-volumes"))
-    return polkit.Result.YES;
-});
-RULES
 asnobody() { in_sandbox setpriv --reuid=nobody --regid=nogroup --clear-groups berthctl "$@"; }
 # polkitd rereads its rules when it notices the file.
 for _ in $(seq 1 50); do out=$(asnobody run --rm -v dbdata:/d busybox cat /d/table 2>&1); [ "$out" = row1 ] && break; sleep 0.2; done
@@ -60,8 +62,20 @@ out=$(asnobody run --rm -v /etc:/host busybox true 2>&1)
 assert_match "but may not bind-mount a host directory (manage-daemon)" "bind mounts of host directories are for administrators: not authorized: CreateContainer needs the polkit action org.berth.berth1.manage-daemon" "$out"
 out=$(bctl run --rm -v /etc:/host:ro busybox cat /host/hostname 2>&1); rc=$?
 [ $rc = 0 ] && ok "root may" || { not_ok "root may bind-mount a host directory"; diag "$out"; }
+bctl create --name hostbind -v /etc:/host:ro busybox true >/dev/null
+bctl create --name volonly -v dbdata:/d busybox true >/dev/null
+out=$(asnobody run --rm --volumes-from hostbind busybox true 2>&1)
+assert_match "nor take one over with --volumes-from" "--volumes-from hostbind: it bind-mounts the host path /etc, which only administrators may" "$out"
+out=$(asnobody run --rm --volumes-from volonly busybox cat /d/table 2>&1)
+assert_match "while --volumes-from a container with volumes only is allowed" "^row1$" "$out"
+out=$(bctl run --rm --volumes-from hostbind busybox cat /host/hostname 2>&1); rc=$?
+[ $rc = 0 ] && ok "root may take it over" || { not_ok "root may take over a bind mount"; diag "$out"; }
+bctl rm hostbind volonly >/dev/null
 in_sandbox rm -f /etc/polkit-1/rules.d/50-berth-test.rules
+anon=$(bctl volume create 2>&1)
 out=$(bctl volume prune -f 2>&1)
-assert_match "prune removes the unused volumes" "^dbdata$" "$out"
+assert_match "prune removes the unused anonymous volume, not named ones" "^Deleted Volumes:.$anon$" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
+out=$(bctl volume rm dbdata nobodys 2>&1)
+assert_match "named volumes go by volume rm" "^dbdata.nobodys$" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 
 finish

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "berth-curl.h"
 #include "berth-digest.h"
 #include "berth-error.h"
 #include "berth-fd.h"
@@ -369,6 +370,19 @@ test_resume (void)
     }
 }
 
+/* libcurl is loaded on demand, once; loading again is a no-op. */
+static void
+test_curl_load (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (berth_curl_load (&error));
+  g_assert_no_error (error);
+  g_assert_true (berth_curl_is_loaded ());
+  g_assert_true (berth_curl_load (NULL));
+  g_assert_nonnull (sym_curl_easy_init);
+}
+
 static void
 test_challenge_param (void)
 {
@@ -660,6 +674,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_thread_unref (g_thread_new ("servers", server_thread, ready));
   g_async_queue_pop (ready);
+  g_test_add_func ("/registry-client/curl-load", test_curl_load);
   g_test_add_func ("/registry-client/challenge-param", test_challenge_param);
   g_test_add_func ("/registry-client/same-origin", test_same_origin);
   g_test_add_func ("/registry-client/base-url", test_base_url);
