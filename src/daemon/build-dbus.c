@@ -144,14 +144,15 @@ static void
 build_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   Build *b = task_data;
-  g_autoptr (GError) error = NULL;
+  GError *error = NULL;
+  char *id = berth_builder_run (b, &error);
 
-  b->image_id = berth_builder_run (b, &error);
+  /* Failed builds made images too: the steps before the failure. */
   b->infos = berth_image_infos_collect (b->daemon->store);
-  if (b->image_id == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
+  if (id)
+    g_task_return_pointer (task, id, g_free);
   else
-    g_task_return_boolean (task, TRUE);
+    g_task_return_error (task, error);
 }
 
 static void
@@ -163,7 +164,8 @@ build_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *error_name = NULL;
   const char *state;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  b->image_id = g_task_propagate_pointer (G_TASK (result), &error);
+  if (b->image_id == NULL)
     {
       if (g_cancellable_is_cancelled (b->cancellable)
           && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_CANCELLED))
