@@ -444,15 +444,8 @@ berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
 void
 berth_daemon_builds_shutdown (BerthDaemon *daemon)
 {
-  GHashTableIter iter;
-  gpointer b;
-
   if (daemon->builds == NULL)
     return;
-  g_hash_table_iter_init (&iter, daemon->builds);
-  while (g_hash_table_iter_next (&iter, NULL, &b))
-    g_cancellable_cancel (((Build *)b)->cancellable);
-  while (g_hash_table_size (daemon->builds) > 0)
-    g_main_context_iteration (NULL, TRUE);
+  berth_daemon_cancel_and_wait (daemon->builds, G_STRUCT_OFFSET (Build, cancellable));
   g_clear_pointer (&daemon->builds, g_hash_table_unref);
 }

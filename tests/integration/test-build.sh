@@ -350,6 +350,20 @@ cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
   && ok "its processes, cgroup, mounts and files are gone" || not_ok "after the crash: cgroup '$cg', leftovers $(leftovers)"
 
+# --- berthd stopped during a RUN step ---------------------------------------------
+printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
+"$BERTHCTL" build "$F" -t stopped >"$SCRATCH/stop.out" 2>&1 &
+BPID=$!
+for _ in $(seq 1 100); do grep -q '^started$' "$SCRATCH/stop.out" && break; sleep 0.1; done
+start=$(date +%s)
+stop_berthd
+took=$(( $(date +%s) - start ))
+wait $BPID; RC=$?
+[ $RC = 1 ] && [ "$took" -lt 10 ] && [ "$(leftovers)" = 0 ] \
+  && ok "SIGTERM to berthd cancels a running build and cleans up (in ${took}s)" \
+  || { not_ok "berthd stop during a build: exit $RC in ${took}s, leftovers $(leftovers)"; diag "$(cat "$SCRATCH/stop.out")"; }
+start_berthd
+
 # --- bad input -------------------------------------------------------------------
 B=$SCRATCH/bad
 mkdir -p "$B"
