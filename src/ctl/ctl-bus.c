@@ -112,3 +112,11 @@ ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GU
     ctl_print_call_error (ctl, error);
   return reply;
 }
+
+void
+ctl_cancel (BerthCtl *ctl, const char *path, const char *interface)
+{
+  /* Not waited for: the object's end (a signal) says how it went. */
+  g_dbus_connection_call (ctl->bus, BERTH_BUS_NAME, path, interface, "Cancel", NULL, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+}

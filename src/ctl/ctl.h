@@ -34,6 +34,9 @@ GVariant *ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
 /* Like ctl_call_manager, passing file descriptors along (GUnixFDList). */
 GVariant *ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args,
                                      GUnixFDList *fd_list, const GVariantType *reply_type);
+/* Calls Cancel() on the object @path (a Transfer or a Build) without
+ * waiting for the reply: Ctrl-C in the verbs that follow one. */
+void ctl_cancel (BerthCtl *ctl, const char *path, const char *interface);
 /* Prints "berthctl: <message>" for a failed call, with the unreachable hint
  * when berthd is not there. */
 void ctl_print_call_error (BerthCtl *ctl, GError *error);

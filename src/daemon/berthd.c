@@ -17,6 +17,19 @@
 #include "daemon.h"
 #include "volume.h"
 
+void
+berth_daemon_cancel_and_wait (GHashTable *table, gsize cancellable_offset)
+{
+  GHashTableIter iter;
+  gpointer job;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    g_cancellable_cancel (G_STRUCT_MEMBER (GCancellable *, job, cancellable_offset));
+  while (g_hash_table_size (table) > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 static void
 daemon_clear (BerthDaemon *daemon)
 {

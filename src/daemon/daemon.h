@@ -80,6 +80,11 @@ void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean 
 char *berth_image_object_path (const char *id);
 void berth_daemon_images_clear (BerthDaemon *daemon);
 
+/* berthd.c: at exit, cancels every job in @table (object path → a struct
+ * holding its GCancellable * at @cancellable_offset) and runs the main loop
+ * until all of them ended and left the table. */
+void berth_daemon_cancel_and_wait (GHashTable *table, gsize cancellable_offset);
+
 /* manager-transfers.c: pulls, pushes, logins and searches. */
 void berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager);
 /* Cancels every transfer and waits for them to end (at exit). */
