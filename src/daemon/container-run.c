@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -87,16 +88,26 @@ last_line (const char *text)
   return g_strdup (last ? last : "no message");
 }
 
+static char *runtime_log_line_at (const char *path);
+
 static char *
 runtime_log_line (BerthContainerRec *rec)
 {
   g_autofree char *path = g_build_filename (rec->bundle, "runtime.log", NULL);
+
+  return runtime_log_line_at (path);
+}
+
+/* The last message in a runtime's --log file, or NULL when it is empty. */
+static char *
+runtime_log_line_at (const char *path)
+{
   g_autofree char *text = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *line = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strdup ("no message");
+  if (!g_file_get_contents (path, &text, NULL, NULL) || *g_strstrip (text) == '\0')
+    return NULL;
   line = last_line (text);
   /* runc and crun log JSON lines; take the message out. */
   if (line[0] == '{' && json_parser_load_from_data (parser, line, -1, NULL))
@@ -476,7 +487,8 @@ start_after_create (GObject *source, GAsyncResult *result, gpointer user_data)
 
       g_clear_error (&error);
       g_set_error (&error, BERTH_ERROR, BERTH_ERROR_FAILED,
-                   "cannot create container %s with %s: %s", rec->name, rec->runtime, line);
+                   "cannot create container %s with %s: %s", rec->name, rec->runtime,
+                   line ? line : "no message");
       start_fail_cleanup (rec);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -797,7 +809,8 @@ typedef struct
   char *console_path;
   int console_listen_fd;
   guint console_watch;
-  GTask *task; /* until the process runs (and its terminal came) */
+  GTask *task;    /* until the process runs (and its terminal came) */
+  char *log_path; /* the runtime's --log: why it failed, if it did */
 } ExecData;
 
 static void
@@ -805,6 +818,9 @@ exec_data_free (ExecData *e)
 {
   g_clear_handle_id (&e->console_watch, g_source_remove);
   berth_close_fdp (&e->console_listen_fd);
+  if (e->log_path)
+    g_unlink (e->log_path);
+  g_free (e->log_path);
   if (e->console_path)
     g_unlink (e->console_path);
   g_free (e->console_path);
@@ -848,6 +864,26 @@ on_exec_console (gint fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The runtime could not run the command (it printed why on the caller's
+ * stderr, and logged it): the exit code becomes a shell's, as docker
+ * exec's: 127 when the command does not exist, 126 when it cannot be
+ * executed. berth-runtime exits so itself; runc exits 255 for both. */
+static int
+exec_runtime_failure (ExecData *e, int code)
+{
+  g_autofree char *line = e->log_path ? runtime_log_line_at (e->log_path) : NULL;
+  g_autofree char *lower = NULL;
+
+  if (line == NULL || code == 0 || code == 126 || code == 127)
+    return code;
+  lower = g_ascii_strdown (line, -1);
+  if (strstr (lower, "not found in $path") || strstr (lower, "no such file or directory"))
+    return 127;
+  if (strstr (lower, "permission denied") || strstr (lower, "not executable"))
+    return 126;
+  return code;
+}
+
 static void
 on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -863,6 +899,7 @@ on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
     code = 128 + g_subprocess_get_term_sig (proc);
   else
     code = 128 + SIGKILL;
+  code = exec_runtime_failure (e, code);
   exec_return (e, -1,
                g_error_new (BERTH_ERROR, BERTH_ERROR_FAILED,
                             "the process in %.12s ended before its terminal was set up (exit %d)",
@@ -888,6 +925,11 @@ berth_container_exec (BerthContainerRec *rec, char **command,
   e->container_id = g_strdup (rec->id);
   e->console_listen_fd = -1;
   e->id = g_strdup_printf ("%08x", g_random_int ());
+  e->log_path = g_strdup_printf ("%s/exec-%s.log", rec->bundle, e->id);
+  g_ptr_array_insert (argv, 1, g_strdup ("--log"));
+  g_ptr_array_insert (argv, 2, g_strdup (e->log_path));
+  g_ptr_array_insert (argv, 3, g_strdup ("--log-format"));
+  g_ptr_array_insert (argv, 4, g_strdup ("json"));
   e->task = g_task_new (NULL, NULL, callback, user_data);
   g_task_set_task_data (e->task, g_strdup (e->id), g_free);
 

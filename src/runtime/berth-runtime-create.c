@@ -228,6 +228,10 @@ cmd_exec (const RtGlobal *global, int argc, char **argv)
   if (status < 0)
     {
       rt_log_error ("%s", error->message);
+      if (g_error_matches (error, RT_ERROR, RT_ERROR_EXEC_NOT_FOUND))
+        return 127;
+      if (g_error_matches (error, RT_ERROR, RT_ERROR_EXEC_NOT_ALLOWED))
+        return 126;
       return EXIT_FAILURE;
     }
   return status;

@@ -240,8 +240,20 @@ rt_exec (const RtGlobal *global, const RtExecOptions *o, GError **error)
   while (n < 0 && errno == EINTR);
   if (n > 0)
     {
+      int status = 0, code = RT_ERROR_FAILED;
+
       reply[n] = '\0';
-      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "%s",
+      /* The child exits right after its message, with 127 or 126 when the
+       * command is missing or not executable: shells' codes, which the
+       * caller passes on (docker exec does the same). */
+      while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      pid = -1;
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+        code = RT_ERROR_EXEC_NOT_FOUND;
+      else if (WIFEXITED (status) && WEXITSTATUS (status) == 126)
+        code = RT_ERROR_EXEC_NOT_ALLOWED;
+      g_set_error (error, RT_ERROR, code, "%s",
                    reply[0] == 'E' && n > 1 ? reply + 1 : "the new process failed");
       goto out;
     }
