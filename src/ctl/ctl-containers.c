@@ -372,7 +372,13 @@ build_create_options (const char *verb, CreateArgs *a)
       "Read environment variables from a file",                                                         \
       "FILE" },                                                                                         \
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(a).workdir, "Working directory inside", "DIR" },        \
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &(a).user, "Run as uid[:gid]", "UID[:GID]" },                \
+    { "user",                                                                                           \
+      'u',                                                                                              \
+      0,                                                                                                \
+      G_OPTION_ARG_STRING,                                                                              \
+      &(a).user,                                                                                        \
+      "Run as a user of the container (name or number, optionally with a group)",                       \
+      "USER[:GROUP]" },                                                                                 \
     { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(a).hostname, "The container's host name", "NAME" },    \
     { "entrypoint",                                                                                     \
       0,                                                                                                \
@@ -1512,7 +1518,8 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
     { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a pseudo-terminal", NULL },
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "KEY=VALUE" },
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory inside", "DIR" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as uid[:gid]", "UID[:GID]" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
+      "Run as a user of the container (name or number, optionally with a group)", "USER[:GROUP]" },
     { NULL },
   };
   Attach at = { .ctl = ctl, .terminal = -1, .exit_code = EXIT_BERTH };

@@ -134,6 +134,7 @@ typedef struct
   int console_listen_fd;
   int terminal_fd;
   char *console_path;
+  BerthUser *user; /* resolved in the worker thread */
 } StartData;
 
 static void
@@ -150,6 +151,7 @@ start_data_free (StartData *data)
   if (data->console_path)
     g_unlink (data->console_path);
   g_free (data->console_path);
+  berth_user_free (data->user);
   g_free (data);
 }
 
@@ -162,16 +164,19 @@ make_dir (const char *path, GError **error)
 }
 
 static JsonNode *
-make_spec (BerthContainerRec *rec, GError **error)
+make_spec (BerthContainerRec *rec, BerthUser *user, GError **error)
 {
   g_autofree char *cgroups = berth_container_rec_cgroups_path (rec);
   g_autofree char *status = status_dir (rec);
+  g_auto (GStrv) env = berth_container_env_with_home (rec->env, user->home);
   BerthOciSpecOptions o = {
     .args = (const char *const *)rec->command,
-    .env = (const char *const *)rec->env,
+    .env = (const char *const *)env,
     .cwd = rec->workdir,
-    .uid = rec->uid,
-    .gid = rec->gid,
+    .uid = user->uid,
+    .gid = user->gid,
+    .additional_gids = (const guint32 *)(gpointer)user->additional_gids->data,
+    .n_additional_gids = user->additional_gids->len,
     .terminal = rec->tty,
     .hostname = rec->hostname,
     .readonly_rootfs = rec->read_only,
@@ -207,9 +212,8 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       || !make_dir (work, &error))
     goto fail;
   /* The upper directory's root is the container's "/", which every user
-   * in it must be able to enter; berth-init writes the status as the
-   * container's user. */
-  if (chmod (upper, 0755) < 0 || chown (status, rec->uid, rec->gid) < 0)
+   * in it must be able to enter. */
+  if (chmod (upper, 0755) < 0)
     {
       berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
       goto fail;
@@ -220,12 +224,24 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   g_unlink (log_file);
   if (!berth_overlay_unmount (rootfs, &error))
     goto fail;
-  spec = make_spec (rec, &error);
-  if (spec == NULL)
-    goto fail;
   if (!berth_store_mount_image (rec->daemon->store, rec->image_id, upper, work, rootfs, &error))
     goto fail;
-  if (!berth_oci_spec_write (spec, rec->bundle, &error))
+  /* The user from the container's own files, now that they are there. */
+  data->user = berth_container_resolve_user (rec, rec->user, &error);
+  if (data->user == NULL)
+    {
+      berth_overlay_unmount (rootfs, NULL);
+      goto fail;
+    }
+  /* berth-init writes the status as the container's user. */
+  if (chown (status, data->user->uid, data->user->gid) < 0)
+    {
+      berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
+      berth_overlay_unmount (rootfs, NULL);
+      goto fail;
+    }
+  spec = make_spec (rec, data->user, &error);
+  if (spec == NULL || !berth_oci_spec_write (spec, rec->bundle, &error))
     {
       berth_overlay_unmount (rootfs, NULL);
       goto fail;
@@ -312,6 +328,9 @@ after_prepare (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* What the user resolved to, for inspect (saved once it runs). */
+  rec->uid = data->user->uid;
+  rec->gid = data->user->gid;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_cwd (launcher, rec->bundle);
@@ -910,17 +929,106 @@ on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   exec_data_free (e);
 }
 
+/* -u NAME: looked up in the container's files in a worker thread first. */
+typedef struct
+{
+  BerthDaemon *daemon;
+  char *container_id;
+  char *bundle, *name;
+  char **command;
+  BerthContainerExecOptions o; /* owns its strings and fds */
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} ExecUserJob;
+
+static void
+exec_user_job_free (ExecUserJob *job)
+{
+  berth_close_fdp (&job->o.stdin_fd);
+  berth_close_fdp (&job->o.stdout_fd);
+  berth_close_fdp (&job->o.stderr_fd);
+  g_strfreev (job->o.env);
+  g_free ((char *)job->o.workdir);
+  g_free ((char *)job->o.user);
+  g_free (job->container_id);
+  g_free (job->bundle);
+  g_free (job->name);
+  g_strfreev (job->command);
+  g_free (job);
+}
+
+static void
+exec_user_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ExecUserJob *job = task_data;
+  GError *error = NULL;
+  BerthUser *user = berth_container_resolve_user_at (job->bundle, job->name, job->o.user, &error);
+
+  if (user == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, user, (GDestroyNotify)berth_user_free);
+}
+
+static void
+exec_user_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ExecUserJob *job = g_task_get_task_data (G_TASK (result));
+  BerthContainerRec *rec = g_hash_table_lookup (job->daemon->containers, job->container_id);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthUser) user = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (user && (rec == NULL || rec->state != BERTH_CONTAINER_RUNNING))
+    g_set_error (&error, BERTH_ERROR, BERTH_ERROR_INVALID_STATE, "container %s stopped meanwhile",
+                 job->name);
+  if (error)
+    {
+      g_autoptr (GTask) task = g_task_new (NULL, NULL, job->callback, job->user_data);
+
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job->o.resolved = user;
+  /* It takes the fds. */
+  berth_container_exec (rec, job->command, &job->o, job->callback, job->user_data);
+  job->o.stdin_fd = job->o.stdout_fd = job->o.stderr_fd = -1;
+}
+
 void
 berth_container_exec (BerthContainerRec *rec, char **command,
                       const BerthContainerExecOptions *options, GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  ExecData *e = g_new0 (ExecData, 1);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_autoptr (GPtrArray) argv = runtime_argv (rec, "exec");
+  ExecData *e;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GPtrArray) argv = NULL;
   g_autoptr (GError) error = NULL;
   BerthContainerExecOptions o = *options;
 
+  if (o.user && o.resolved == NULL)
+    {
+      ExecUserJob *job = g_new0 (ExecUserJob, 1);
+      g_autoptr (GTask) task = g_task_new (NULL, NULL, exec_user_done, NULL);
+
+      job->daemon = rec->daemon;
+      job->container_id = g_strdup (rec->id);
+      job->bundle = g_strdup (rec->bundle);
+      job->name = g_strdup (rec->name);
+      job->command = g_strdupv (command);
+      job->o = o;
+      job->o.env = g_strdupv (o.env);
+      job->o.workdir = g_strdup (o.workdir);
+      job->o.user = g_strdup (o.user);
+      job->callback = callback;
+      job->user_data = user_data;
+      g_task_set_task_data (task, job, (GDestroyNotify)exec_user_job_free);
+      g_task_run_in_thread (task, exec_user_thread);
+      return;
+    }
+
+  e = g_new0 (ExecData, 1);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  argv = runtime_argv (rec, "exec");
   e->daemon = rec->daemon;
   e->container_id = g_strdup (rec->id);
   e->console_listen_fd = -1;
@@ -956,10 +1064,23 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_ptr_array_add (argv, g_strdup ("--cwd"));
       g_ptr_array_add (argv, g_strdup (o.workdir));
     }
-  if (o.user)
+  if (o.resolved)
     {
+      GArray *gids = o.resolved->additional_gids;
+
       g_ptr_array_add (argv, g_strdup ("--user"));
-      g_ptr_array_add (argv, g_strdup (o.user));
+      g_ptr_array_add (argv, g_strdup_printf ("%u:%u", o.resolved->uid, o.resolved->gid));
+      for (guint i = 0; i < gids->len; i++)
+        {
+          g_ptr_array_add (argv, g_strdup ("--additional-gids"));
+          g_ptr_array_add (argv, g_strdup_printf ("%u", g_array_index (gids, guint32, i)));
+        }
+      /* The user's HOME, unless one was set; the bundle's is its user's. */
+      if (!berth_container_env_has (o.env, "HOME") && !berth_container_env_has (rec->env, "HOME"))
+        {
+          g_ptr_array_add (argv, g_strdup ("--env"));
+          g_ptr_array_add (argv, g_strconcat ("HOME=", o.resolved->home, NULL));
+        }
     }
   for (guint i = 0; o.env && o.env[i]; i++)
     {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "berth-container-gen.h"
+#include "berth-passwd.h"
 #include "daemon.h"
 
 G_BEGIN_DECLS
@@ -54,7 +55,8 @@ struct _BerthContainerRec
   char **command; /* entrypoint + cmd */
   char **env;
   char *workdir;
-  guint32 uid, gid;
+  char *user;       /* as given (-u) or the image's User; NULL: root */
+  guint32 uid, gid; /* numeric, or what @user resolved to at the last start */
   char *hostname;
   gboolean tty, open_stdin, read_only, init, host_network, auto_remove;
   guint64 memory;
@@ -133,7 +135,8 @@ typedef struct
   gboolean tty;
   char **env;
   const char *workdir;
-  const char *user;
+  const char *user;    /* NAME[:GROUP] or UID[:GID] */
+  BerthUser *resolved; /* @user looked up (berth_container_exec does it) */
 } BerthContainerExecOptions;
 /* Runs @command in the running container through the runtime's exec; the
  * callback comes once it runs (with its terminal). ExecExited tells the
@@ -169,6 +172,15 @@ void berth_container_log_detach (BerthContainerRec *rec);
 void berth_daemon_containers_restore_logs (BerthDaemon *daemon);
 /* Registers a running container with systemd-machined. */
 void berth_container_register_machine (BerthContainerRec *rec);
+
+/* container-user.c: -u NAME[:GROUP] from the container's /etc/passwd and
+ * /etc/group, in its mounted root (call it in a worker thread). */
+BerthUser *berth_container_resolve_user (BerthContainerRec *rec, const char *user, GError **error);
+BerthUser *berth_container_resolve_user_at (const char *bundle, const char *name, const char *user,
+                                            GError **error);
+gboolean berth_container_env_has (char *const *env, const char *name);
+/* A copy of @env with HOME=@home added unless it has HOME. */
+char **berth_container_env_with_home (char *const *env, const char *home);
 
 /* container-dbus.c: the org.berth.berth1.Container objects. */
 gboolean berth_container_export (BerthContainerRec *rec, GError **error);
