@@ -22,6 +22,7 @@ daemon_clear (BerthDaemon *daemon)
     g_bus_unown_name (daemon->name_id);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
+  berth_daemon_log_times_free (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));

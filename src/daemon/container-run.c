@@ -725,6 +725,7 @@ berth_container_watch (BerthContainerRec *rec)
   g_clear_handle_id (&rec->child_watch, g_source_remove);
   g_clear_handle_id (&rec->pidfd_watch, g_source_remove);
   berth_close_fdp (&rec->pidfd);
+  berth_container_log_times_watch (rec);
 
   /* Ours to reap when berthd started it (and is its subreaper). */
   if (waitid (P_PID, rec->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
@@ -792,6 +793,7 @@ berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_s
   g_clear_handle_id (&rec->stop_timer, g_source_remove);
   berth_close_fdp (&rec->pidfd);
 
+  berth_container_log_times_stop (rec);
   rec->exit_code = exit_code_of (rec, wait_status, have_status, &finished);
   rec->finished_at = finished;
   rec->state = BERTH_CONTAINER_EXITED;

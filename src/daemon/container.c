@@ -100,6 +100,8 @@ berth_container_rec_free (BerthContainerRec *rec)
       if (rec->log_partial[i])
         g_string_free (rec->log_partial[i], TRUE);
     }
+  if (rec->log_times)
+    berth_container_log_times_stop (rec);
   g_clear_object (&rec->skeleton);
   g_free (rec->object_path);
   g_free (rec->id);

@@ -27,6 +27,8 @@ typedef enum
 } BerthContainerState;
 
 typedef struct _BerthContainerRec BerthContainerRec;
+typedef struct _BerthLogTimes BerthLogTimes;
+typedef struct _BerthContainerLogTimes BerthContainerLogTimes;
 
 /* A volume or host directory mounted into the container: bind mounts
  * outside the overlay, so never part of its diff or of a commit. */
@@ -93,6 +95,8 @@ struct _BerthContainerRec
   guint log_watches[2];
   GString *log_partial[2];
 
+  BerthContainerLogTimes *log_times; /* container-logtimes.c, while watched */
+
   BerthContainer *skeleton;
   char *object_path;
 };
@@ -122,6 +126,7 @@ typedef struct
 {
   int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null or the log */
   guint16 rows, cols;
+  gboolean log_terminal; /* container-dbus.c: with tty, berthd logs the terminal's output */
 } BerthContainerStartOptions;
 void berth_container_start (BerthContainerRec *rec, const BerthContainerStartOptions *options,
                             GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -164,14 +169,23 @@ void berth_container_remove_files (BerthContainerRec *rec, GAsyncReadyCallback c
                                    gpointer user_data);
 gboolean berth_container_remove_files_finish (GAsyncResult *result, GError **error);
 
-/* container-journal.c (systemd mode): @n is 0 for stdout, 1 for stderr.
- * Takes @fd; unless @restored, also puts it into systemd's fd store. */
+/* container-journal.c: @n is 0 for stdout, 1 for stderr. Takes @fd;
+ * unless @restored, also puts it into systemd's fd store (systemd mode).
+ * What it reads goes to the log file, and to the journal in systemd mode.
+ * Used for the pipes of systemd mode and for a detached terminal. */
 void berth_container_log_attach (BerthContainerRec *rec, int n, int fd, gboolean restored);
 void berth_container_log_detach (BerthContainerRec *rec);
 /* Takes back the pipes kept in systemd's fd store across a restart. */
 void berth_daemon_containers_restore_logs (BerthDaemon *daemon);
 /* Registers a running container with systemd-machined. */
 void berth_container_register_machine (BerthContainerRec *rec);
+
+/* container-logtimes.c: when each part of the log was written (the
+ * container.log.times file beside it). Watch from start to exit. */
+void berth_container_log_times_watch (BerthContainerRec *rec);
+/* Records what the log holds that no record covers yet, and stops. */
+void berth_container_log_times_stop (BerthContainerRec *rec);
+void berth_daemon_log_times_free (BerthDaemon *daemon);
 
 /* container-user.c: -u NAME[:GROUP] from the container's /etc/passwd and
  * /etc/group, in its mounted root (call it in a worker thread). */

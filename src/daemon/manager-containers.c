@@ -756,6 +756,10 @@ load_one (BerthDaemon *daemon, int dirfd, const char *name)
     case BERTH_CONTAINER_REMOVING:
       berth_container_remove_files (r, on_restored_removal, r);
       break;
+    case BERTH_CONTAINER_EXITED:
+      /* What its log got after berthd last looked. */
+      berth_container_log_times_stop (r);
+      break;
     default:
       break;
     }

@@ -137,4 +137,77 @@ expect_fail "a passwd that links out of the container's root is read inside it" 
 out=$(bctl run --rm -u 4711 links sh -c 'echo "$(id -u):$(id -g) HOME=$HOME"' 2>&1 </dev/null)
 assert_match "... and a number still runs, with nothing taken from the host's file" "^4711:0 HOME=/$" "$out"
 
+# --- logs: times, --since, --until, -t, across a berthd crash ------------------------------
+epoch() { date -u -d "$1" +%s.%N; }
+# Lines written about 1.5 s apart; marks of the wall clock between them.
+t_start=$(date +%s.%N)
+bctl run -d --name stamps busybox sh -c 'echo first; sleep 1.5; echo second >&2; sleep 1.5; printf third' >/dev/null
+bctl wait stamps >/dev/null
+out=$(bctl logs -t stamps)
+assert_match "logs -t prefixes each line with its RFC 3339 time" \
+  "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z first$" "$(head -1 <<<"$out")"
+t1=$(epoch "$(sed -n 1p <<<"$out" | cut -d' ' -f1)")
+t2=$(epoch "$(sed -n 2p <<<"$out" | cut -d' ' -f1)")
+t3=$(epoch "$(sed -n 3p <<<"$out" | cut -d' ' -f1)")
+if awk -v s="$t_start" -v a="$t1" -v b="$t2" -v c="$t3" -v now="$(date +%s.%N)" \
+    'BEGIN { exit !(a >= s - 1 && b - a > 1.2 && b - a < 4 && c - b > 1.2 && c - b < 4 && c <= now) }'; then
+  ok "the times are when each line was written (1.5 s apart)"
+else
+  not_ok "the times are when each line was written"; diag "$out (start $t_start)"
+fi
+assert_match "-t ends a last line without newline" "Z third$" "$(tail -1 <<<"$out")"
+mid=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", (a + b) / 2 }')
+assert_match "--since TIME leaves out what came before" "^second third$" "$(bctl logs --since "$mid" stamps | tr '\n' ' ')"
+assert_match "--until TIME leaves out what came after" "^first $" "$(bctl logs --until "$mid" stamps | tr '\n' ' ')"
+iso=$(date -u -d "@$mid" +%Y-%m-%dT%H:%M:%S.%NZ)
+assert_match "--since takes RFC 3339 too" "^second third$" "$(bctl logs --since "$iso" stamps | tr '\n' ' ')"
+assert_match "--since 1h (a duration) shows all" "^first second third$" "$(bctl logs --since 1h stamps | tr '\n' ' ')"
+assert_match "--since 0s (nothing since now) shows nothing" "^$" "$(bctl logs --since 0s stamps)"
+assert_match "-n 1 -t: the last line, stamped" "^[0-9T:.-]+Z third$" "$(bctl logs -n 1 -t stamps)"
+expect_fail "--since with a bad time: one error naming the forms" 2 'cannot read "last tuesday" as a time: give RFC 3339' \
+  bctl logs --since "last tuesday" stamps
+bctl rm stamps >/dev/null
+
+# -f -t: lines come as they are written, with their times
+bctl run -d --name follow busybox sh -c 'echo a; sleep 1; echo b' >/dev/null
+out=$(timeout 20 "$BERTHCTL" logs -f -t follow)
+assert_match "logs -f -t follows with times until it exits" "^[0-9T:.-]+Z a [0-9T:.-]+Z b $" "$(tr '\n' ' ' <<<"$out")"
+bctl rm follow >/dev/null
+
+# berthd is killed while a container writes: the line written meanwhile
+# is there, and its time is when it was written, not when berthd came back.
+bctl run -d --name crash busybox sh -c 'echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo during; sleep 1000' >/dev/null
+id=$(bctl inspect crash | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
+touch "$RUN_DIR/containers/$id/rootfs/tmp/go"
+for _ in $(seq 1 50); do grep -q during "$SCRATCH/root/containers/$id/container.log" && break; sleep 0.1; done
+t_during=$(date +%s.%N)
+sleep 2
+start_berthd
+out=$(bctl logs -t crash)
+assert_match "no line is lost while berthd is down" "Z before .*Z during $" "$(tr '\n' ' ' <<<"$out")"
+td=$(epoch "$(grep during <<<"$out" | cut -d' ' -f1)")
+awk -v t="$td" -v w="$t_during" 'BEGIN { exit !(t <= w + 0.5 && t >= w - 5) }' \
+  && ok "... with the time it was written, not when berthd came back" \
+  || { not_ok "... with the time it was written ($td vs $t_during)"; diag "$out"; }
+bctl exec crash sh -c 'echo after-restart' >/dev/null
+bctl exec crash sh -c 'echo from-exec-to-log' </dev/null >/dev/null 2>&1
+bctl rm -f crash >/dev/null
+
+# --- a detached terminal's output is logged ------------------------------------------------
+bctl run -d -t --name ttylog busybox sh -c 'echo on-the-tty; [ -t 1 ] && echo is-a-tty; sleep 1000' >/dev/null
+for _ in $(seq 1 50); do bctl logs ttylog | grep -q is-a-tty && break; sleep 0.1; done
+assert_match "run -d -t: what the terminal shows is in the log" "on-the-tty.*is-a-tty" "$(bctl logs ttylog | tr -d '\r' | tr '\n' ' ')"
+assert_match "... with times" "Z on-the-tty" "$(bctl logs -t ttylog)"
+check "a detached terminal container restarts" bctl restart ttylog
+for _ in $(seq 1 50); do [ "$(bctl logs ttylog | grep -c on-the-tty)" = 2 ] && break; sleep 0.1; done
+assert_match "... and its output after the restart is logged too" "^2$" "$(bctl logs ttylog | grep -c on-the-tty)"
+bctl rm -f ttylog >/dev/null
+bctl create -t --name ttystart busybox sh -c 'echo started-later' >/dev/null
+bctl start ttystart >/dev/null
+assert_match "start (not attached) of a terminal container logs its output" "^0$" "$(bctl wait ttystart)"
+for _ in $(seq 1 30); do bctl logs ttystart | grep -q started-later && break; sleep 0.1; done
+assert_match "... as it printed it" "started-later" "$(bctl logs ttystart)"
+bctl rm ttystart >/dev/null
+
 finish
