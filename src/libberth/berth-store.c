@@ -7,6 +7,7 @@
 #include "berth-fd.h"
 #include "berth-fsutil.h"
 #include "berth-image-config.h"
+#include "berth-layer-diff.h"
 #include "berth-manifest.h"
 #include "berth-overlay.h"
 #include "berth-reference.h"
@@ -365,6 +366,41 @@ write_layer_json (int dirfd, const BerthUnpackResult *result, const char *parent
   return berth_fs_write_file_at (dirfd, "layer.json", data, len, 0644, error);
 }
 
+/* The staging directory @staging holds "diff" and "blob" (open as
+ * @blob_fd): writes layer.json, syncs, and moves blob and layer into
+ * place. A layer that is there already stays as it is. */
+static gboolean
+publish_layer (BerthStore *store, const char *staging, int stage_fd, int blob_fd,
+               const BerthUnpackResult *result, const char *parent_chain_id, char **out_chain_id,
+               GError **error)
+{
+  g_autofree char *chain_id = berth_chain_id (parent_chain_id, result->diff_id);
+  g_autofree char *link = layer_link_name (chain_id);
+
+  if (!write_layer_json (stage_fd, result, parent_chain_id, link, error))
+    return FALSE;
+
+  /* One syncfs makes the many files durable at once, far cheaper than an
+   * fsync each; then the renames publish blob and layer. */
+  if (fsync (blob_fd) < 0 || syncfs (stage_fd) < 0)
+    return berth_error_set_errno (error, errno, "cannot sync the layer");
+  if (berth_store_has_blob (store, result->digest))
+    unlinkat (stage_fd, "blob", 0);
+  else if (renameat (stage_fd, "blob", store->blobs_fd, berth_digest_hex (result->digest)) < 0)
+    return berth_error_set_errno (error, errno, "cannot store blob %s", result->digest);
+  if (!berth_store_has_layer (store, chain_id))
+    {
+      if (renameat (store->staging_fd, staging, store->layers_fd, berth_digest_hex (chain_id)) < 0
+          && errno != EEXIST && errno != ENOTEMPTY)
+        return berth_error_set_errno (error, errno, "cannot store layer %s", chain_id);
+    }
+  if (!ensure_link (store, chain_id, error) || !berth_fs_fsync_dir_at (store->layers_fd, ".", error)
+      || !berth_fs_fsync_dir_at (store->blobs_fd, ".", error))
+    return FALSE;
+  *out_chain_id = g_steal_pointer (&chain_id);
+  return TRUE;
+}
+
 gboolean
 berth_store_commit_layer (BerthStore *store, int blob_fd, const char *parent_chain_id,
                           const char *expected_digest, const char *expected_diff_id,
@@ -373,7 +409,6 @@ berth_store_commit_layer (BerthStore *store, int blob_fd, const char *parent_cha
 {
   g_autofree char *staging = NULL;
   g_autofree char *chain_id = NULL;
-  g_autofree char *link = NULL;
   g_auto (BerthUnpackResult) result = { 0 };
   berth_autofd int stage_fd = -1;
   berth_autofd int diff_fd = -1;
@@ -432,36 +467,8 @@ berth_store_commit_layer (BerthStore *store, int blob_fd, const char *parent_cha
   if (!berth_unpack_layer (blob_fd, diff_fd, &options, &result, cancellable, error))
     goto out;
 
-  chain_id = berth_chain_id (parent_chain_id, result.diff_id);
-  link = layer_link_name (chain_id);
-  if (!write_layer_json (stage_fd, &result, parent_chain_id, link, error))
-    goto out;
-
-  /* One syncfs makes the many files durable at once, far cheaper than an
-   * fsync each; then the renames publish blob and layer. */
-  if (fsync (blob_tmp) < 0 || syncfs (stage_fd) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot sync the layer");
-      goto out;
-    }
-  if (berth_store_has_blob (store, result.digest))
-    unlinkat (stage_fd, "blob", 0);
-  else if (renameat (stage_fd, "blob", store->blobs_fd, berth_digest_hex (result.digest)) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot store blob %s", result.digest);
-      goto out;
-    }
-  if (!berth_store_has_layer (store, chain_id))
-    {
-      if (renameat (store->staging_fd, staging, store->layers_fd, berth_digest_hex (chain_id)) < 0
-          && errno != EEXIST && errno != ENOTEMPTY)
-        {
-          berth_error_set_errno (error, errno, "cannot store layer %s", chain_id);
-          goto out;
-        }
-    }
-  if (!ensure_link (store, chain_id, error) || !berth_fs_fsync_dir_at (store->layers_fd, ".", error)
-      || !berth_fs_fsync_dir_at (store->blobs_fd, ".", error))
+  if (!publish_layer (store, staging, stage_fd, blob_tmp, &result, parent_chain_id, &chain_id,
+                      error))
     goto out;
 
   if (out_result)
@@ -481,6 +488,88 @@ out:
       if (!berth_fs_rm_rf_at (store->staging_fd, staging, &local_error))
         g_warning ("cannot remove staging directory %s: %s", staging, local_error->message);
     }
+  return ok;
+}
+
+gboolean
+berth_store_commit_tree (BerthStore *store, int root_dirfd, const char *parent_chain_id,
+                         const BerthLayerDiffOptions *options, BerthUnpackResult *out_result,
+                         char **out_chain_id, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *staging = NULL;
+  g_autofree char *chain_id = NULL;
+  g_auto (BerthUnpackResult) result = { 0 };
+  g_auto (BerthLayerDiffResult) diff = { 0 };
+  BerthLayerDiffOptions diff_options = BERTH_LAYER_DIFF_OPTIONS_INIT;
+  berth_autofd int stage_fd = -1;
+  berth_autofd int diff_fd = -1;
+  berth_autofd int blob_tmp = -1;
+  gboolean ok = FALSE;
+
+  if (parent_chain_id && !berth_store_has_layer (store, parent_chain_id))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_STATE,
+                   "the parent layer %s is not in the store", parent_chain_id);
+      return FALSE;
+    }
+  if (options)
+    diff_options = *options;
+
+  staging = make_staging_dir (store, "commit", error);
+  if (staging == NULL)
+    return FALSE;
+  stage_fd = openat (store->staging_fd, staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (stage_fd < 0 || mkdirat (stage_fd, "diff", 0755) < 0)
+    {
+      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
+      goto out;
+    }
+  diff_fd = openat (stage_fd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  blob_tmp = openat (stage_fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (diff_fd < 0 || blob_tmp < 0)
+    {
+      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
+      goto out;
+    }
+
+  /* One pass: the tar becomes the blob, the copy the layer directory. */
+  diff_options.copy_dirfd = diff_fd;
+  if (!berth_layer_diff_write (root_dirfd, blob_tmp, &diff_options, &diff, cancellable, error))
+    goto out;
+  if (store->max_layer_size && diff.size > store->max_layer_size)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_LIMIT_EXCEEDED,
+                   "the new layer is %" G_GUINT64_FORMAT
+                   " bytes, over the store's limit of %" G_GUINT64_FORMAT " (max-layer-size)",
+                   diff.size, store->max_layer_size);
+      goto out;
+    }
+  result.digest = g_strdup (diff.diff_id);
+  result.diff_id = g_strdup (diff.diff_id);
+  result.size = diff.size;
+  result.compressed_size = diff.size;
+  result.n_entries = diff.n_entries;
+  result.compression = BERTH_COMPRESSION_NONE;
+  if (!publish_layer (store, staging, stage_fd, blob_tmp, &result, parent_chain_id, &chain_id,
+                      error))
+    goto out;
+
+  if (out_result)
+    {
+      *out_result = result;
+      memset (&result, 0, sizeof result);
+    }
+  if (out_chain_id)
+    *out_chain_id = g_steal_pointer (&chain_id);
+  ok = TRUE;
+
+out:
+  {
+    g_autoptr (GError) local_error = NULL;
+
+    if (!berth_fs_rm_rf_at (store->staging_fd, staging, &local_error))
+      g_warning ("cannot remove staging directory %s: %s", staging, local_error->message);
+  }
   return ok;
 }
 

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "berth-layer-diff.h"
 #include "berth-unpack.h"
 
 G_BEGIN_DECLS
@@ -87,6 +88,19 @@ gboolean berth_store_commit_layer (BerthStore *store, int blob_fd, const char *p
                                    const char *expected_digest, const char *expected_diff_id,
                                    BerthUnpackResult *out_result, char **out_chain_id,
                                    GCancellable *cancellable, GError **error);
+/* Layers berth makes itself (commits, build steps): the tree under
+ * @root_dirfd (a container's overlay upper directory, with
+ * BERTH_LAYER_DIFF_OVERLAY_UPPER in @options) becomes a layer on top of
+ * @parent_chain_id in one read of the tree: the uncompressed tar is
+ * written as the blob (its digest is both blob digest and diff_id) while
+ * the same pass copies the tree into the layer directory. @options gives
+ * flags and excluded paths; its copy_dirfd is ignored. A layer that is
+ * stored already stays as it is. On any failure the store is unchanged.
+ * out_result->digest == diff_id, ->compression is NONE. */
+gboolean berth_store_commit_tree (BerthStore *store, int root_dirfd, const char *parent_chain_id,
+                                  const BerthLayerDiffOptions *options,
+                                  BerthUnpackResult *out_result, char **out_chain_id,
+                                  GCancellable *cancellable, GError **error);
 gboolean berth_store_has_layer (BerthStore *store, const char *chain_id);
 /* <dir>/layers/<chain hex>/diff */
 char *berth_store_layer_path (BerthStore *store, const char *chain_id);
