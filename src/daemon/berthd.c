@@ -23,6 +23,7 @@ daemon_clear (BerthDaemon *daemon)
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
   berth_daemon_log_times_free (daemon);
+  berth_daemon_exec_watch_free (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
@@ -99,6 +100,7 @@ on_name_acquired (GDBusConnection *bus, const char *name, BerthDaemon *daemon)
              berth_cgroup_layout_to_string (daemon->cgroup_layout));
   sd_notify (0, "READY=1");
   update_status (daemon);
+  berth_daemon_execs_ready (daemon);
 }
 
 static void

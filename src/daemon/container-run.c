@@ -233,8 +233,9 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       berth_overlay_unmount (rootfs, NULL);
       goto fail;
     }
-  /* berth-init writes the status as the container's user. */
-  if (chown (status, data->user->uid, data->user->gid) < 0)
+  /* berth-init writes the status as the container's user; execs as
+   * other users write into their own directories below. */
+  if (chown (status, data->user->uid, data->user->gid) < 0 || chmod (status, 0711) < 0)
     {
       berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
       berth_overlay_unmount (rootfs, NULL);
@@ -794,6 +795,7 @@ berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_s
   berth_close_fdp (&rec->pidfd);
 
   berth_container_log_times_stop (rec);
+  berth_container_execs_exited (rec);
   rec->exit_code = exit_code_of (rec, wait_status, have_status, &finished);
   rec->finished_at = finished;
   rec->state = BERTH_CONTAINER_EXITED;
@@ -928,6 +930,7 @@ on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   g_debug ("container %.12s: exec %s exited with %d", e->container_id, e->id, code);
   if (rec && rec->skeleton)
     berth_container_emit_exec_exited (rec->skeleton, e->id, code);
+  berth_container_exec_forget (e->daemon, e->container_id, e->id);
   exec_data_free (e);
 }
 
@@ -1090,8 +1093,16 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_ptr_array_add (argv, g_strdup (o.env[i]));
     }
   g_ptr_array_add (argv, g_strdup (rec->id));
-  for (guint i = 0; command[i]; i++)
-    g_ptr_array_add (argv, g_strdup (command[i]));
+  {
+    g_auto (GStrv) wrapped
+      = berth_container_exec_wrap (rec, e->id, o.resolved ? o.resolved->uid : rec->uid,
+                                   o.resolved ? o.resolved->gid : rec->gid, command, &error);
+
+    if (wrapped == NULL)
+      goto fail;
+    for (guint i = 0; wrapped[i]; i++)
+      g_ptr_array_add (argv, g_strdup (wrapped[i]));
+  }
 
   {
     g_autofree char *log_path = g_build_filename (rec->dir, "container.log", NULL);
@@ -1108,6 +1119,7 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_prefix_error (&error, "cannot run the OCI runtime %s: ", rec->runtime);
       goto fail;
     }
+  berth_container_exec_started (rec->daemon, e->id);
   g_subprocess_wait_async (e->proc, NULL, on_exec_exited, e);
   if (o.tty)
     e->console_watch = g_unix_fd_add (e->console_listen_fd, G_IO_IN, on_exec_console, e);
@@ -1119,6 +1131,7 @@ fail:
   berth_close_fdp (&o.stdin_fd);
   berth_close_fdp (&o.stdout_fd);
   berth_close_fdp (&o.stderr_fd);
+  berth_container_exec_forget (rec->daemon, rec->id, e->id);
   exec_return (e, -1, g_steal_pointer (&error));
   exec_data_free (e);
 }

@@ -29,6 +29,7 @@ typedef enum
 typedef struct _BerthContainerRec BerthContainerRec;
 typedef struct _BerthLogTimes BerthLogTimes;
 typedef struct _BerthContainerLogTimes BerthContainerLogTimes;
+typedef struct _BerthExecWatch BerthExecWatch;
 
 /* A volume or host directory mounted into the container: bind mounts
  * outside the overlay, so never part of its diff or of a commit. */
@@ -186,6 +187,23 @@ void berth_container_log_times_watch (BerthContainerRec *rec);
 /* Records what the log holds that no record covers yet, and stops. */
 void berth_container_log_times_stop (BerthContainerRec *rec);
 void berth_daemon_log_times_free (BerthDaemon *daemon);
+
+/* container-execs.c: exec'd processes whose exit outlives berthd (with
+ * berth-init). The command to give the runtime for exec @id as @uid:@gid
+ * (wrapped in berth-init when the container has it). */
+char **berth_container_exec_wrap (BerthContainerRec *rec, const char *id, guint32 uid, guint32 gid,
+                                  char **command, GError **error);
+/* This berthd waits for exec @id's runtime process. */
+void berth_container_exec_started (BerthDaemon *daemon, const char *id);
+/* It ended and was reported: its directory goes. */
+void berth_container_exec_forget (BerthDaemon *daemon, const char *container_id, const char *id);
+/* At start: reports execs that ended while berthd was down, watches the rest. */
+void berth_container_execs_recover (BerthContainerRec *rec);
+/* The container exited: every exec still known ends (137 unless it said). */
+void berth_container_execs_exited (BerthContainerRec *rec);
+/* berthd owns its name: what was learnt before is reported now. */
+void berth_daemon_execs_ready (BerthDaemon *daemon);
+void berth_daemon_exec_watch_free (BerthDaemon *daemon);
 
 /* container-user.c: -u NAME[:GROUP] from the container's /etc/passwd and
  * /etc/group, in its mounted root (call it in a worker thread). */

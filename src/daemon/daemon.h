@@ -34,9 +34,10 @@ typedef struct
   char *auth_path;       /* registry credentials: auth.json beside the config file */
   GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
   guint next_transfer_id;
-  GHashTable *containers;           /* container ID → BerthContainerRec (container.h) */
-  struct _BerthLogTimes *log_times; /* container-logtimes.c */
-  GThreadPool *save_pool;           /* one thread: container records are saved in order */
+  GHashTable *containers;             /* container ID → BerthContainerRec (container.h) */
+  struct _BerthLogTimes *log_times;   /* container-logtimes.c */
+  struct _BerthExecWatch *exec_watch; /* container-execs.c */
+  GThreadPool *save_pool;             /* one thread: container records are saved in order */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;

@@ -752,6 +752,8 @@ load_one (BerthDaemon *daemon, int dirfd, const char *name)
         g_message ("container %s (%.12s) still runs, pid %d", r->name, r->id, r->pid);
       /* When it is gone, the watch reports the exit from berth-init's file. */
       berth_container_watch (r);
+      if (r->state == BERTH_CONTAINER_RUNNING)
+        berth_container_execs_recover (r);
       break;
     case BERTH_CONTAINER_REMOVING:
       berth_container_remove_files (r, on_restored_removal, r);

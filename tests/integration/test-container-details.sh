@@ -210,4 +210,35 @@ for _ in $(seq 1 30); do bctl logs ttystart | grep -q started-later && break; sl
 assert_match "... as it printed it" "started-later" "$(bctl logs ttystart)"
 bctl rm ttystart >/dev/null
 
+# --- exec'd processes across a berthd crash --------------------------------------------------
+bctl run -d --name execs busybox sleep 1000 >/dev/null
+id=$(bctl inspect execs | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+"$BERTHCTL" exec execs sh -c 'while [ ! -e /tmp/go1 ]; do sleep 0.1; done; exit 7' </dev/null >/dev/null 2>&1 &
+e1=$!
+"$BERTHCTL" exec -u nobody execs sh -c 'while [ ! -e /tmp/go2 ]; do sleep 0.1; done; exit 8' </dev/null >/dev/null 2>&1 &
+e2=$!
+for _ in $(seq 1 50); do [ "$(ls -d "$RUN_DIR/containers/$id/status/exec-"* 2>/dev/null | wc -l)" = 2 ] && break; sleep 0.1; done
+kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
+touch "$RUN_DIR/containers/$id/rootfs/tmp/go1"
+for _ in $(seq 1 50); do ls "$RUN_DIR/containers/$id/status/"exec-*/exit-status >/dev/null 2>&1 && break; sleep 0.1; done
+start_berthd
+touch "$RUN_DIR/containers/$id/rootfs/tmp/go2"
+wait $e1; rc1=$?
+wait $e2; rc2=$?
+[ $rc1 = 7 ] && ok "an exec that ended while berthd was down: exec still exits with its code" \
+  || not_ok "an exec that ended while berthd was down: exec exits with its code (got $rc1)"
+[ $rc2 = 8 ] && ok "an exec still running when berthd came back (another user): its code too" \
+  || not_ok "an exec still running when berthd came back: its code (got $rc2)"
+[ -z "$(ls "$RUN_DIR/containers/$id/status/" | grep exec-)" ] && ok "... and nothing is left of them" \
+  || not_ok "... and nothing is left of them"
+"$BERTHCTL" exec execs sleep 1000 </dev/null >/dev/null 2>&1 &
+e3=$!
+for _ in $(seq 1 50); do ls -d "$RUN_DIR/containers/$id/status/exec-"* >/dev/null 2>&1 && break; sleep 0.1; done
+kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
+start_berthd
+check "the container is killed with an exec running" bctl kill execs
+wait $e3; rc3=$?
+[ $rc3 = 137 ] && ok "... the exec ends with 137" || not_ok "... the exec ends with 137 (got $rc3)"
+bctl rm -f execs >/dev/null
+
 finish
