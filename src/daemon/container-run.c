@@ -356,7 +356,9 @@ after_prepare (GObject *source, GAsyncResult *result, gpointer user_data)
   rec->gid = data->user->gid;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_cwd (launcher, rec->bundle);
+  /* No working directory of its own (every path given is absolute): GLib
+   * then starts it with posix_spawn, a vfork, rather than copying berthd
+   * with fork. */
   /* create and start in one runtime process (the OCI `run --detach`):
    * one process less on the way to a running container. */
   argv = runtime_argv (rec, "run");
