@@ -9,8 +9,12 @@
 #include "ctl.h"
 
 static const CtlVerb verbs[] = {
+  { "build", ctl_verb_build, "Build an image from a Containerfile" },
+  { "commit", ctl_verb_commit, "Make an image from a container's changes" },
   { "create", ctl_verb_create, "Create a container without starting it" },
+  { "diff", ctl_verb_diff, "Show the files a container changed" },
   { "exec", ctl_verb_exec, "Run a command in a running container" },
+  { "export", ctl_verb_export, "Write a container's file system as a tar" },
   { "history", ctl_verb_history, "Show how an image was built, layer by layer" },
   { "image", ctl_verb_image, "Manage images (inspect, ls, rm, tag, history, ...)" },
   { "images", ctl_verb_images, "List images" },
@@ -38,6 +42,7 @@ static const CtlVerb verbs[] = {
   { "tag", ctl_verb_tag, "Give an image another name" },
   { "top", ctl_verb_top, "Show a container's processes" },
   { "version", ctl_verb_version, "Show the berthctl and berthd versions" },
+  { "volume", ctl_verb_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "wait", ctl_verb_wait, "Wait for containers to exit; print their exit codes" },
 };
 

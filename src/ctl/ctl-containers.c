@@ -183,7 +183,7 @@ typedef struct
   gboolean detach, interactive, tty, rm, read_only, no_init;
   char *name, *workdir, *user, *hostname, *entrypoint, *memory, *cpus, *pids_limit, *runtime,
     *network;
-  char **env, **env_files, **labels;
+  char **env, **env_files, **labels, **volumes, **volumes_from;
 } CreateArgs;
 
 static void
@@ -202,6 +202,8 @@ create_args_clear (CreateArgs *a)
   g_strfreev (a->env);
   g_strfreev (a->env_files);
   g_strfreev (a->labels);
+  g_strfreev (a->volumes);
+  g_strfreev (a->volumes_from);
 }
 
 static gboolean
@@ -357,6 +359,12 @@ build_create_options (const char *verb, CreateArgs *a)
         }
       g_variant_builder_add (&b, "{sv}", "labels", g_variant_builder_end (&lb));
     }
+  if (a->volumes)
+    g_variant_builder_add (&b, "{sv}", "volumes",
+                           g_variant_new_strv ((const char *const *)a->volumes, -1));
+  if (a->volumes_from)
+    g_variant_builder_add (&b, "{sv}", "volumes-from",
+                           g_variant_new_strv ((const char *const *)a->volumes_from, -1));
   if (a->rm && a->detach)
     g_variant_builder_add (&b, "{sv}", "auto-remove", g_variant_new_boolean (TRUE));
   return g_variant_builder_end (&b);
@@ -406,6 +414,21 @@ build_create_options (const char *verb, CreateArgs *a)
     { "network", 0, 0, G_OPTION_ARG_STRING, &(a).network, "none (default: loopback only) or host",      \
       "MODE" },                                                                                         \
     { "label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &(a).labels, "Set a label", "KEY=VALUE" },            \
+    { "volume",                                                                                         \
+      'v',                                                                                              \
+      0,                                                                                                \
+      G_OPTION_ARG_STRING_ARRAY,                                                                        \
+      &(a).volumes,                                                                                     \
+      "Mount a volume: /path (anonymous), NAME:/path[:ro] or /host/dir:/path[:ro] "                     \
+      "(administrators)",                                                                               \
+      "VOLUME" },                                                                                       \
+    { "volumes-from",                                                                                   \
+      0,                                                                                                \
+      0,                                                                                                \
+      G_OPTION_ARG_STRING_ARRAY,                                                                        \
+      &(a).volumes_from,                                                                                \
+      "Mount every volume of a container, at the same paths",                                           \
+      "CONTAINER[:ro|:rw]" },                                                                           \
     { "no-init",                                                                                        \
       0,                                                                                                \
       0,                                                                                                \
@@ -684,11 +707,12 @@ out:
   return at.exit_code;
 }
 
+/* run --rm: with its anonymous volumes, as docker does. */
 static void
 remove_quietly (BerthCtl *ctl, const char *path)
 {
   g_autoptr (GVariant) r
-    = call_container (ctl, path, "Remove", g_variant_new ("(bb)", FALSE, FALSE), NULL);
+    = call_container (ctl, path, "Remove", g_variant_new ("(bb)", FALSE, TRUE), NULL);
 }
 
 static void
@@ -1170,7 +1194,18 @@ add_inspect (JsonBuilder *b, GVariant *props)
   json_builder_add_string_value (b, prop_str (props, "Unit"));
   json_builder_set_member_name (b, "Config");
   if (json_parser_load_from_data (parser, prop_str (props, "Config"), -1, NULL))
-    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+    {
+      JsonNode *config = json_parser_get_root (parser);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (config) ? json_node_get_object (config) : NULL;
+
+      json_builder_add_value (b, json_node_copy (config));
+      /* The mounts at the top too, where docker's inspect shows them. */
+      if (o && json_object_has_member (o, "Mounts"))
+        {
+          json_builder_set_member_name (b, "Mounts");
+          json_builder_add_value (b, json_node_copy (json_object_get_member (o, "Mounts")));
+        }
+    }
   else
     json_builder_add_null_value (b);
   json_builder_end_object (b);

@@ -92,6 +92,12 @@ int ctl_verb_login (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_logout (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_search (BerthCtl *ctl, int argc, char **argv);
 
+/* ctl-volumes.c */
+int ctl_verb_volume (BerthCtl *ctl, int argc, char **argv);
+
+/* ctl-build.c */
+int ctl_verb_build (BerthCtl *ctl, int argc, char **argv);
+
 /* ctl-containers.c */
 int ctl_verb_run (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_create (BerthCtl *ctl, int argc, char **argv);
@@ -107,5 +113,10 @@ int ctl_verb_logs (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_top (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_status (BerthCtl *ctl, int argc, char **argv);
 int ctl_verb_exec (BerthCtl *ctl, int argc, char **argv);
+
+/* ctl-commit.c */
+int ctl_verb_commit (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_diff (BerthCtl *ctl, int argc, char **argv);
+int ctl_verb_export (BerthCtl *ctl, int argc, char **argv);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "berth-error.h"
+#include "berth-volume.h"
 #include "daemon.h"
 
 /* Every method of every berth interface is listed here, once: either as
@@ -30,6 +31,8 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Manager", "SaveImages", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "RemoveImage", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "TagImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Manager", "BuildImage", ACTION_PREFIX "manage-images" },
+  { "org.berth.berth1.Build", "Cancel", ACTION_PREFIX "manage-images" },
   { "org.berth.berth1.Manager", "PullImage", ACTION_PREFIX "pull-push" },
   { "org.berth.berth1.Manager", "PushImage", ACTION_PREFIX "pull-push" },
   { "org.berth.berth1.Manager", "Login", ACTION_PREFIX "pull-push" },
@@ -48,7 +51,37 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Container", "OpenLog", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "OpenLogTimes", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "Exec", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Commit", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "GetChanges", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "Export", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Manager", "ListVolumes", NULL },
+  { "org.berth.berth1.Manager", "GetVolume", NULL },
+  { "org.berth.berth1.Manager", "CreateVolume", ACTION_PREFIX "manage-volumes" },
+  { "org.berth.berth1.Manager", "RemoveVolume", ACTION_PREFIX "manage-volumes" },
+  { "org.berth.berth1.Manager", "PruneVolumes", ACTION_PREFIX "manage-volumes" },
 };
+
+/* A second action some calls need on top of their rule's: a container that
+ * bind-mounts a host directory reaches beyond berth's own storage, which is
+ * an administrator's business (the action that also guards Reload). */
+static const char *
+extra_action (GDBusMethodInvocation *invocation)
+{
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  g_autoptr (GVariant) options = NULL;
+  g_autofree const char **volumes = NULL;
+
+  if (!g_str_equal (g_dbus_method_invocation_get_method_name (invocation), "CreateContainer")
+      || !g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sasa{sv})")))
+    return NULL;
+  options = g_variant_get_child_value (parameters, 2);
+  if (!g_variant_lookup (options, "volumes", "^a&s", &volumes))
+    return NULL;
+  for (guint i = 0; volumes[i]; i++)
+    if (berth_volume_spec_is_bind (volumes[i]))
+      return ACTION_PREFIX "manage-daemon";
+  return NULL;
+}
 
 static const MethodRule *
 find_rule (const char *interface, const char *method)
@@ -168,6 +201,13 @@ on_authorize_method (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
 
   if (!check_polkit (user_data, invocation, rule->action, uid, &error))
     {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return FALSE;
+    }
+  if (extra_action (invocation)
+      && !check_polkit (user_data, invocation, extra_action (invocation), uid, &error))
+    {
+      g_prefix_error (&error, "bind mounts of host directories are for administrators: ");
       g_dbus_method_invocation_return_gerror (invocation, error);
       return FALSE;
     }

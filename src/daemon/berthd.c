@@ -12,18 +12,22 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "build.h"
 #include "container.h"
 #include "daemon.h"
+#include "volume.h"
 
 static void
 daemon_clear (BerthDaemon *daemon)
 {
   if (daemon->name_id)
     g_bus_unown_name (daemon->name_id);
+  berth_daemon_builds_shutdown (daemon);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
   berth_daemon_log_times_free (daemon);
   berth_daemon_exec_watch_free (daemon);
+  berth_daemon_volumes_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (daemon->manager));
@@ -164,6 +168,7 @@ open_store (BerthDaemon *daemon, GError **error)
                report.removed_leftovers, report.repaired_layers, report.removed_images,
                report.removed_unused);
   daemon->images = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  berth_daemon_commit_clean_leftovers (daemon);
   return TRUE;
 }
 

@@ -17,6 +17,7 @@
 #include "berth-fd.h"
 #include "berth-signal.h"
 #include "container.h"
+#include "volume.h"
 
 #define STOP_KILL_TIMEOUT 10
 
@@ -354,6 +355,7 @@ remove_rec (BerthContainerRec *rec, GPtrArray *invocations)
   call->rec = rec;
   call->invocations = invocations;
   rec->state = BERTH_CONTAINER_REMOVING;
+  berth_container_volumes_prepare_removal (rec);
   berth_container_rec_sync (rec);
   berth_container_rec_save (rec);
   berth_container_remove_files (rec, on_removed, call);
@@ -367,6 +369,7 @@ handle_remove (BerthContainer *skeleton, GDBusMethodInvocation *invocation, gboo
 
   if (!check_not_busy (rec, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
+  rec->remove_volumes = volumes;
   if (rec->state == BERTH_CONTAINER_RUNNING)
     {
       if (!force)
@@ -562,6 +565,11 @@ berth_container_state_changed (BerthContainerRec *rec)
   berth_container_rec_sync (rec);
   if (rec->state != BERTH_CONTAINER_EXITED)
     return;
+  if (rec->exited_hook)
+    {
+      rec->exited_hook (rec, rec->exited_hook_data);
+      return;
+    }
 
   g_message ("container %s (%.12s) exited with %d", rec->name, rec->id, rec->exit_code);
   answer_all (rec->waiters, g_variant_new ("(i)", rec->exit_code));
@@ -580,7 +588,10 @@ berth_container_state_changed (BerthContainerRec *rec)
       start_rec (rec, &o, NULL);
     }
   else if (rec->auto_remove)
-    remove_rec (rec, g_ptr_array_new_with_free_func (g_object_unref));
+    {
+      rec->remove_volumes = TRUE; /* as docker's --rm */
+      remove_rec (rec, g_ptr_array_new_with_free_func (g_object_unref));
+    }
 }
 
 /* --- export ------------------------------------------------------------------------ */
@@ -600,6 +611,7 @@ berth_container_export (BerthContainerRec *rec, GError **error)
   g_signal_connect (skeleton, "handle-open-log", G_CALLBACK (handle_open_log), rec);
   g_signal_connect (skeleton, "handle-open-log-times", G_CALLBACK (handle_open_log_times), rec);
   g_signal_connect (skeleton, "handle-exec", G_CALLBACK (handle_exec), rec);
+  berth_container_commit_connect (rec, skeleton);
   berth_daemon_authorize_skeleton (rec->daemon, G_DBUS_INTERFACE_SKELETON (skeleton));
   rec->skeleton = g_steal_pointer (&skeleton);
   berth_container_rec_sync (rec);

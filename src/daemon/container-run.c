@@ -28,8 +28,10 @@
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-oci-spec.h"
+#include "berth-fsutil.h"
 #include "berth-overlay.h"
 #include "container.h"
+#include "volume.h"
 
 #define LOG_FILE "container.log"
 
@@ -264,7 +266,8 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       goto fail;
     }
   spec = make_spec (rec, data->user, &error);
-  if (spec == NULL || !berth_oci_spec_write (spec, rec->bundle, &error))
+  if (spec == NULL || !berth_container_volumes_add_to_spec (rec, spec, &error)
+      || !berth_oci_spec_write (spec, rec->bundle, &error))
     {
       berth_overlay_unmount (rootfs, NULL);
       goto fail;
@@ -331,6 +334,16 @@ start_fail_cleanup (BerthContainerRec *rec)
   if (proc)
     g_subprocess_wait (proc, NULL, NULL);
   berth_overlay_unmount (rootfs, NULL);
+}
+
+void
+berth_container_destroy_sync (BerthContainerRec *rec)
+{
+  g_autoptr (GError) error = NULL;
+
+  start_fail_cleanup (rec);
+  if (!berth_fs_rm_rf_at (AT_FDCWD, rec->bundle, &error))
+    g_warning ("container %s: %s", rec->id, error->message);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include "berth-fsutil.h"
 #include "berth-overlay.h"
 #include "container.h"
+#include "volume.h"
 
 #define RECORD_FILE "container.json"
 
@@ -116,6 +117,7 @@ berth_container_rec_free (BerthContainerRec *rec)
   g_free (rec->runtime);
   g_hash_table_unref (rec->labels);
   g_ptr_array_unref (rec->mounts);
+  g_strfreev (rec->volumes_to_remove);
   g_ptr_array_unref (rec->waiters);
   g_ptr_array_unref (rec->stop_waiters);
   g_ptr_array_unref (rec->remove_waiters);
@@ -483,6 +485,7 @@ remove_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  berth_container_volumes_remove_files (rec);
   g_task_return_boolean (task, TRUE);
 }
 

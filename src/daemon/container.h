@@ -67,7 +67,9 @@ struct _BerthContainerRec
   gint64 pids_limit;
   char *runtime;
   GHashTable *labels;
-  GPtrArray *mounts; /* BerthContainerMount, in mount order */
+  GPtrArray *mounts;        /* BerthContainerMount, in mount order */
+  gboolean remove_volumes;  /* Remove(volumes) or auto-remove: its anonymous volumes go too */
+  char **volumes_to_remove; /* those no other container uses, picked when the removal began */
 
   BerthContainerState state;
   gboolean busy; /* a start or a removal is under way */
@@ -100,6 +102,11 @@ struct _BerthContainerRec
 
   BerthContainer *skeleton;
   char *object_path;
+
+  /* Containers berthd runs for itself (a build's RUN steps): called when
+   * it exited, instead of what an exit does to users' containers. */
+  void (*exited_hook) (BerthContainerRec *rec, gpointer data);
+  gpointer exited_hook_data;
 };
 
 const char *berth_container_state_to_string (BerthContainerState state);
@@ -165,6 +172,10 @@ void berth_container_watch (BerthContainerRec *rec);
 void berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_status);
 /* Whether the recorded PID 1 still runs (and is the same process). */
 gboolean berth_container_pid_alive (BerthContainerRec *rec);
+/* Blocking: the runtime deletes the container (killing what still runs),
+ * its root is unmounted and its bundle removed. For containers berthd
+ * made for itself and lost track of in a crash (a build's RUN steps). */
+void berth_container_destroy_sync (BerthContainerRec *rec);
 /* Unmounts, removes the record and the bundle (in a thread). */
 void berth_container_remove_files (BerthContainerRec *rec, GAsyncReadyCallback callback,
                                    gpointer user_data);
@@ -220,6 +231,12 @@ void berth_container_unexport (BerthContainerRec *rec);
 /* Called by container-run.c when the container's state changed. */
 void berth_container_state_changed (BerthContainerRec *rec);
 
+/* container-commit.c: Commit, GetChanges and Export. */
+void berth_container_commit_connect (BerthContainerRec *rec, BerthContainer *skeleton);
+/* At start: unmounts and removes what an interrupted GetChanges or Export
+ * left under the run directory. */
+void berth_daemon_commit_clean_leftovers (BerthDaemon *daemon);
+
 /* manager-containers.c */
 void berth_manager_containers_connect (BerthDaemon *daemon, BerthManager *manager);
 /* Reads the records under <root>/containers and finds running
@@ -227,6 +244,9 @@ void berth_manager_containers_connect (BerthDaemon *daemon, BerthManager *manage
 gboolean berth_daemon_containers_load (BerthDaemon *daemon, GError **error);
 void berth_daemon_containers_clear (BerthDaemon *daemon);
 guint berth_daemon_containers_count (BerthDaemon *daemon, guint *out_running);
+/* A container by name, ID or unique ID prefix (NoSuchContainer). */
+BerthContainerRec *berth_daemon_container_lookup (BerthDaemon *daemon, const char *what,
+                                                  GError **error);
 /* Forgets a removed container: unexported, signal sent. */
 void berth_daemon_containers_forget (BerthDaemon *daemon, BerthContainerRec *rec);
 

@@ -12,6 +12,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _BerthDaemonVolumes BerthDaemonVolumes; /* volume.h */
+
 /* The daemon's one context: everything berthd holds lives here and is
  * handed to the code that needs it; there are no other globals. */
 typedef struct
@@ -34,10 +36,13 @@ typedef struct
   char *auth_path;       /* registry credentials: auth.json beside the config file */
   GHashTable *transfers; /* object path → Transfer (manager-transfers.c) */
   guint next_transfer_id;
-  GHashTable *containers;             /* container ID → BerthContainerRec (container.h) */
+  GHashTable *builds; /* object path → Build (build.h) */
+  guint next_build_id;
+  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
   struct _BerthLogTimes *log_times;   /* container-logtimes.c */
   struct _BerthExecWatch *exec_watch; /* container-execs.c */
-  GThreadPool *save_pool;             /* one thread: container records are saved in order */
+  GThreadPool *save_pool;      /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;

@@ -15,6 +15,7 @@
 #include "berth-fsutil.h"
 #include "berth-image-config.h"
 #include "container.h"
+#include "volume.h"
 
 #define MAX_CONFIG_SIZE (4 * 1024 * 1024)
 
@@ -57,8 +58,8 @@ find_by_name (BerthDaemon *daemon, const char *name)
   return NULL;
 }
 
-static BerthContainerRec *
-lookup (BerthDaemon *daemon, const char *what, GError **error)
+BerthContainerRec *
+berth_daemon_container_lookup (BerthDaemon *daemon, const char *what, GError **error)
 {
   BerthContainerRec *rec, *found = NULL;
   GHashTableIter iter;
@@ -302,6 +303,8 @@ create_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     goto fail;
   if (user && *user)
     rec->user = g_strdup (user);
+  if (!berth_container_volumes_setup (rec, run, &error))
+    goto fail;
 
   if (g_mkdir_with_parents (rec->dir, 0700) < 0)
     {
@@ -351,6 +354,7 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (rec->dir && g_file_test (rec->dir, G_FILE_TEST_IS_DIR))
         berth_fs_rm_rf_at (AT_FDCWD, rec->dir, NULL);
+      berth_container_volumes_created (rec, FALSE);
       g_dbus_method_invocation_return_gerror (job->invocation, error);
       g_hash_table_remove (daemon->containers, rec->id);
       return;
@@ -358,9 +362,11 @@ on_created (GObject *source, GAsyncResult *result, gpointer user_data)
   rec->image_held = TRUE;
   if (!berth_container_export (rec, &error))
     {
+      berth_container_volumes_created (rec, TRUE);
       g_dbus_method_invocation_return_gerror (job->invocation, error);
       return;
     }
+  berth_container_volumes_created (rec, TRUE);
   g_message ("container %s (%.12s) created from %s", rec->name, rec->id, rec->image);
   emit_new (daemon, rec);
   berth_manager_complete_create_container (daemon->manager, job->invocation, rec->object_path);
@@ -509,6 +515,8 @@ parse_option (CreateJob *job, const char *key, GVariant *value, GError **error)
           return FALSE;
         }
     }
+  else if (g_str_equal (key, "volumes") || g_str_equal (key, "volumes-from"))
+    return berth_container_volumes_option (rec, key, value, error);
   else
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
@@ -572,6 +580,7 @@ handle_create_container (BerthManager *manager, GDBusMethodInvocation *invocatio
   rec_set_paths (job->rec);
   /* In the table from now on, so that the name is taken. */
   g_hash_table_insert (daemon->containers, job->rec->id, job->rec);
+  berth_container_volumes_reserve (job->rec);
 
   task = g_task_new (NULL, NULL, on_created, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify)create_job_free);
@@ -623,7 +632,7 @@ handle_get_container (BerthManager *manager, GDBusMethodInvocation *invocation, 
                       BerthDaemon *daemon)
 {
   g_autoptr (GError) error = NULL;
-  BerthContainerRec *rec = lookup (daemon, what, &error);
+  BerthContainerRec *rec = berth_daemon_container_lookup (daemon, what, &error);
 
   if (rec == NULL)
     {
@@ -657,6 +666,7 @@ berth_daemon_containers_forget (BerthDaemon *daemon, BerthContainerRec *rec)
   rec->image_held = FALSE;
   berth_container_log_detach (rec);
   berth_container_unexport (rec);
+  berth_container_volumes_forget (rec);
   g_hash_table_remove (daemon->containers, id);
   if (path)
     berth_manager_emit_container_removed (daemon->manager, id, path);

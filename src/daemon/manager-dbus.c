@@ -3,13 +3,15 @@
 
 #include "berth-error.h"
 #include "berth-host.h"
+#include "build.h"
 #include "container.h"
 #include "daemon.h"
+#include "volume.h"
 
 #include <string.h>
 
 /* What this berthd can do; grows as capabilities land. */
-static const char *const berth_features[] = { "images", "containers", NULL };
+static const char *const berth_features[] = { "images", "containers", "volumes", NULL };
 
 static char *
 storage_driver (void)
@@ -55,7 +57,8 @@ handle_get_info (BerthManager *manager, GDBusMethodInvocation *invocation, Berth
   g_variant_builder_add (&info, "{sv}", "ContainersRunning", g_variant_new_uint32 (running));
   g_variant_builder_add (&info, "{sv}", "Images",
                          g_variant_new_uint32 (g_hash_table_size (daemon->images)));
-  g_variant_builder_add (&info, "{sv}", "Volumes", g_variant_new_uint32 (0));
+  g_variant_builder_add (&info, "{sv}", "Volumes",
+                         g_variant_new_uint32 (berth_daemon_volumes_count (daemon)));
   g_variant_builder_add (&info, "{sv}", "DefaultRuntime",
                          g_variant_new_string (daemon->config->runtime));
   g_variant_builder_add (&info, "{sv}", "Features", g_variant_new_strv (berth_features, -1));
@@ -122,6 +125,8 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
   berth_manager_images_connect (daemon, manager);
   berth_manager_transfers_connect (daemon, manager);
   berth_manager_containers_connect (daemon, manager);
+  berth_manager_volumes_connect (daemon, manager);
+  berth_manager_builds_connect (daemon, manager);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (manager));
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (manager), daemon->bus,
@@ -134,5 +139,9 @@ berth_manager_dbus_export (BerthDaemon *daemon, GError **error)
 
     berth_daemon_images_apply (daemon, infos, FALSE);
   }
-  return berth_daemon_containers_load (daemon, error);
+  /* Volumes first: the containers found next mount them. */
+  if (!berth_daemon_volumes_open (daemon, error) || !berth_daemon_containers_load (daemon, error))
+    return FALSE;
+  berth_daemon_volumes_sync (daemon, FALSE);
+  return TRUE;
 }

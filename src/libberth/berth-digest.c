@@ -41,6 +41,18 @@ berth_hasher_update (BerthHasher *hasher, const void *data, gsize len)
     EVP_DigestUpdate (hasher->ctx, data, len);
 }
 
+BerthHasher *
+berth_hasher_copy (BerthHasher *hasher)
+{
+  BerthHasher *copy = g_new0 (BerthHasher, 1);
+
+  copy->algorithm = hasher->algorithm;
+  copy->ctx = EVP_MD_CTX_new ();
+  if (copy->ctx == NULL || EVP_MD_CTX_copy_ex (copy->ctx, hasher->ctx) != 1)
+    g_error ("libcrypto cannot copy a %s state", algorithm_name (hasher->algorithm));
+  return copy;
+}
+
 char *
 berth_hasher_finish (BerthHasher *hasher)
 {

@@ -18,6 +18,9 @@ typedef enum
 
 BerthHasher *berth_hasher_new (BerthDigestAlgorithm algorithm);
 void berth_hasher_update (BerthHasher *hasher, const void *data, gsize len);
+/* A hasher in the same state as @hasher (which stays usable): resuming a
+ * download restarts from the bytes already hashed, not from zero. */
+BerthHasher *berth_hasher_copy (BerthHasher *hasher);
 /* Returns "sha256:<hex>"; the hasher cannot be updated afterwards. */
 char *berth_hasher_finish (BerthHasher *hasher);
 void berth_hasher_free (BerthHasher *hasher);

@@ -212,3 +212,45 @@ berth_fs_read_file_at (int dirfd, const char *name, gsize max_len, char **out_da
   *out_data = (char *)g_byte_array_free (g_steal_pointer (&buf), FALSE);
   return TRUE;
 }
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+GPtrArray *
+berth_fs_list_dir (int dirfd, const char *what, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  DIR *dir;
+  int fd = dup (dirfd);
+  struct dirent *de;
+  int errsv;
+
+  if (fd < 0 || (dir = fdopendir (fd)) == NULL)
+    {
+      berth_error_set_errno (error, errno, "cannot read the directory \"%s\"", what);
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  /* The duplicate shares its offset with @dirfd: start from the top. */
+  rewinddir (dir);
+  errno = 0;
+  while ((de = readdir (dir)) != NULL)
+    {
+      if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
+        g_ptr_array_add (names, g_strdup (de->d_name));
+      errno = 0;
+    }
+  errsv = errno;
+  closedir (dir);
+  if (errsv != 0)
+    {
+      berth_error_set_errno (error, errsv, "cannot read the directory \"%s\"", what);
+      return NULL;
+    }
+  g_ptr_array_sort (names, compare_names);
+  return g_steal_pointer (&names);
+}

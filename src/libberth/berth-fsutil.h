@@ -30,4 +30,8 @@ gboolean berth_fs_read_file_at (int dirfd, const char *name, gsize max_len, char
 gboolean berth_fs_write_all (int fd, const void *data, gsize len, GError **error);
 gboolean berth_fs_fsync_dir_at (int dirfd, const char *name, GError **error);
 
+/* The names in the directory @dirfd (without "." and ".."), sorted by
+ * strcmp; @what names the directory in errors. */
+GPtrArray *berth_fs_list_dir (int dirfd, const char *what, GError **error);
+
 G_END_DECLS

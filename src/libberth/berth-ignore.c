@@ -371,7 +371,8 @@ write_dir (Writer *w, int dirfd, const char *prefix, GError **error)
       g_ptr_array_add (names, g_strdup (de->d_name));
   closedir (dir);
   /* Sorted, so that the same tree gives the same tar. */
-  qsort (names->pdata, names->len, sizeof (char *), compare_names);
+  if (names->len > 1)
+    qsort (names->pdata, names->len, sizeof (char *), compare_names);
 
   for (guint i = 0; i < names->len; i++)
     {

@@ -9,7 +9,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DIR, closedir)
 
 #define DATA_BUF_SIZE (1024 * 1024)
 #define OUT_BUF_SIZE (256 * 1024)
@@ -306,7 +303,9 @@ static gboolean
 write_header (Diff *d, struct archive_entry *entry, GError **error)
 {
   d->n_entries++;
-  if (archive_write_header (d->a, entry) != ARCHIVE_OK)
+  /* A warning is a name that is not UTF-8: written as bytes (pax
+   * hdrcharset=BINARY), which is what the file is called. */
+  if (archive_write_header (d->a, entry) < ARCHIVE_WARN)
     return archive_failed (d, archive_entry_pathname (entry), error);
   return TRUE;
 }
@@ -415,6 +414,8 @@ do_dir (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   gboolean ok;
 
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile (a commit without pause) */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open the directory \"%s\"", path);
   xattrs = read_xattrs (fd, path, error);
@@ -489,6 +490,8 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM)
     fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open \"%s\"", path);
   xattrs = read_xattrs (fd, path, error);
@@ -537,7 +540,7 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
         return FALSE;
       left -= n;
     }
-  if (archive_write_finish_entry (d->a) != ARCHIVE_OK)
+  if (archive_write_finish_entry (d->a) < ARCHIVE_WARN)
     return archive_failed (d, path, error);
 
   if (copy_fd >= 0
@@ -557,6 +560,8 @@ do_symlink (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *pa
   struct archive_entry *entry;
   gboolean ok;
 
+  if (n < 0 && errno == ENOENT)
+    return TRUE; /* removed meanwhile */
   if (n < 0)
     return berth_error_set_errno (error, errno, "cannot read the symbolic link \"%s\"", path);
   target[n] = '\0';
@@ -594,48 +599,10 @@ do_special (Diff *d, int copy_dirfd, const char *name, const char *path, const s
 
 /* ---- the walk ---- */
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
-}
-
-static GPtrArray *
-list_dir (int dirfd, const char *path, GError **error)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (DIR) dir = NULL;
-  int fd = dup (dirfd);
-  struct dirent *de;
-
-  if (fd < 0 || (dir = fdopendir (fd)) == NULL)
-    {
-      berth_error_set_errno (error, errno, "cannot read the directory \"%s\"", *path ? path : "/");
-      if (fd >= 0)
-        close (fd);
-      return NULL;
-    }
-  rewinddir (dir);
-  errno = 0;
-  while ((de = readdir (dir)) != NULL)
-    {
-      if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
-        g_ptr_array_add (names, g_strdup (de->d_name));
-      errno = 0;
-    }
-  if (errno != 0)
-    {
-      berth_error_set_errno (error, errno, "cannot read the directory \"%s\"", *path ? path : "/");
-      return NULL;
-    }
-  g_ptr_array_sort (names, compare_names);
-  return g_steal_pointer (&names);
-}
-
 static gboolean
 walk_dir (Diff *d, int dirfd, const char *path, int copy_dirfd, GError **error)
 {
-  g_autoptr (GPtrArray) names = list_dir (dirfd, path, error);
+  g_autoptr (GPtrArray) names = berth_fs_list_dir (dirfd, *path ? path : "/", error);
 
   if (names == NULL)
     return FALSE;

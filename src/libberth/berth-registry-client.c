@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "berth-digest.h"
@@ -28,7 +29,8 @@ struct _BerthRegistryClient
   char *password;
   char *token; /* Bearer token for token_scope */
   char *token_scope;
-  gboolean basic; /* the registry asked for Basic auth */
+  char *extra_scope; /* asked for too while set (a mount's source repository) */
+  gboolean basic;    /* the registry asked for Basic auth */
   guint timeout;
   char *last_server;
   CURL *curl;
@@ -44,6 +46,15 @@ typedef struct
   int fd;
   off_t fd_start;
   BerthHasher *hasher;
+  BerthDigestAlgorithm algorithm;
+  /* Resuming: @resume_have bytes were in @fd already, hashed in @prefix;
+   * @resume_from is what the response continues from (0 once a server
+   * ignored the Range and sent the whole blob). */
+  guint64 resume_have;
+  guint64 resume_from;
+  BerthHasher *prefix;
+  gboolean body_checked;
+  gboolean bad_range;
   guint64 received;
   gint64 limit; /* < 0: none */
   gboolean too_big;
@@ -62,6 +73,7 @@ typedef struct
   char *challenge;
   char *location;
   char *link;
+  char *content_range;
 } Response;
 
 static void
@@ -71,15 +83,19 @@ response_reset (Response *r)
     g_byte_array_set_size (r->body, 0);
   if (r->fd >= 0)
     {
-      if (ftruncate (r->fd, r->fd_start) < 0 || lseek (r->fd, r->fd_start, SEEK_SET) < 0)
+      off_t keep = r->fd_start + r->resume_have;
+      if (ftruncate (r->fd, keep) < 0 || lseek (r->fd, keep, SEEK_SET) < 0)
         r->write_errno = errno;
     }
   if (r->hasher)
     {
       berth_hasher_free (r->hasher);
-      r->hasher = berth_hasher_new (BERTH_DIGEST_SHA256);
+      r->hasher = r->prefix ? berth_hasher_copy (r->prefix) : berth_hasher_new (r->algorithm);
     }
-  r->received = 0;
+  r->received = r->resume_have;
+  r->resume_from = r->resume_have;
+  r->body_checked = FALSE;
+  r->bad_range = FALSE;
   r->too_big = FALSE;
   r->uploaded = 0;
   if (r->upload_fd >= 0)
@@ -90,6 +106,7 @@ response_reset (Response *r)
   g_clear_pointer (&r->challenge, g_free);
   g_clear_pointer (&r->location, g_free);
   g_clear_pointer (&r->link, g_free);
+  g_clear_pointer (&r->content_range, g_free);
 }
 
 static void
@@ -108,14 +125,49 @@ response_clear (Response *r)
 {
   g_clear_pointer (&r->body, g_byte_array_unref);
   g_clear_pointer (&r->hasher, berth_hasher_free);
+  g_clear_pointer (&r->prefix, berth_hasher_free);
   g_clear_pointer (&r->error_body, g_byte_array_unref);
   g_clear_pointer (&r->content_type, g_free);
   g_clear_pointer (&r->digest_header, g_free);
   g_clear_pointer (&r->challenge, g_free);
   g_clear_pointer (&r->location, g_free);
   g_clear_pointer (&r->link, g_free);
+  g_clear_pointer (&r->content_range, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Response, response_clear)
+
+/* The first bytes of a resumed download's body: a 206 must continue
+ * exactly where the kept bytes end; a 200 is the whole blob (the server
+ * ignored the Range), which replaces them. */
+static gboolean
+check_resumed_body (Response *r, long status)
+{
+  guint64 start = 0;
+
+  r->body_checked = TRUE;
+  if (r->resume_from == 0)
+    return TRUE;
+  if (status == 206)
+    {
+      if (r->content_range == NULL || !g_str_has_prefix (r->content_range, "bytes ")
+          || (start = g_ascii_strtoull (r->content_range + 6, NULL, 10)) != r->resume_from)
+        {
+          r->bad_range = TRUE;
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (ftruncate (r->fd, r->fd_start) < 0 || lseek (r->fd, r->fd_start, SEEK_SET) < 0)
+    {
+      r->write_errno = errno;
+      return FALSE;
+    }
+  berth_hasher_free (r->hasher);
+  r->hasher = berth_hasher_new (r->algorithm);
+  r->received = 0;
+  r->resume_from = 0;
+  return TRUE;
+}
 
 static size_t
 on_data (char *data, size_t size, size_t nmemb, void *user_data)
@@ -133,6 +185,8 @@ on_data (char *data, size_t size, size_t nmemb, void *user_data)
                              MIN (len, ERROR_BODY_MAX - r->error_body->len));
       return len;
     }
+  if (!r->body_checked && r->fd >= 0 && !check_resumed_body (r, status))
+    return 0;
   if (r->limit >= 0 && r->received + len > (guint64)r->limit)
     {
       r->too_big = TRUE;
@@ -216,6 +270,12 @@ on_header (char *data, size_t size, size_t nmemb, void *user_data)
       g_clear_pointer (&r->challenge, g_free);
       g_clear_pointer (&r->location, g_free);
       g_clear_pointer (&r->link, g_free);
+      g_clear_pointer (&r->content_range, g_free);
+    }
+  else if ((value = header_value (data, len, "Content-Range")))
+    {
+      g_free (r->content_range);
+      r->content_range = value;
     }
   else if ((value = header_value (data, len, "Link")))
     {
@@ -485,6 +545,13 @@ perform (BerthRegistryClient *client, const char *method, const char *url,
   if (r->write_errno)
     return berth_error_set_errno (error, r->write_errno, "cannot write what %s sent",
                                   client->last_server);
+  if (r->bad_range)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK,
+                   "%s answered a Range request with another range (%s)", client->last_server,
+                   r->content_range ?: "none");
+      return FALSE;
+    }
   if (r->too_big)
     {
       /* The caller knows what it expected; the status says it was a success. */
@@ -545,6 +612,11 @@ fetch_token (BerthRegistryClient *client, const char *challenge, const char *def
       g_autofree char *escaped = g_uri_escape_string (scope, NULL, FALSE);
       g_string_append_printf (url, "scope=%s", escaped);
     }
+  if (client->extra_scope)
+    {
+      g_autofree char *escaped = g_uri_escape_string (client->extra_scope, NULL, FALSE);
+      g_string_append_printf (url, "%sscope=%s", scope ? "&" : "", escaped);
+    }
   if (client->user)
     {
       g_autofree char *pair = g_strdup_printf ("%s:%s", client->user, client->password ?: "");
@@ -586,7 +658,7 @@ fetch_token (BerthRegistryClient *client, const char *challenge, const char *def
   g_free (client->token);
   client->token = g_strdup (token);
   g_free (client->token_scope);
-  client->token_scope = g_strdup (scope);
+  client->token_scope = g_strjoin (" ", scope ? scope : "", client->extra_scope, NULL);
   return TRUE;
 }
 
@@ -799,32 +871,51 @@ berth_registry_client_get_manifest (BerthRegistryClient *client, const char *rep
   return TRUE;
 }
 
-gboolean
-berth_registry_client_get_blob (BerthRegistryClient *client, const char *repository,
-                                const char *digest, gint64 size, int fd,
-                                BerthRegistryProgress progress, gpointer user_data,
-                                GCancellable *cancellable, GError **error)
+/* Downloads a blob into @fd, whose first @have bytes (hashed in @prefix,
+ * or NULL when @have is 0) are already the blob's first bytes: only the
+ * rest is asked for. *out_status: the last HTTP status. */
+static gboolean
+fetch_blob (BerthRegistryClient *client, const char *repository, const char *digest,
+            BerthDigestAlgorithm algorithm, gint64 size, int fd, guint64 have, BerthHasher *prefix,
+            BerthRegistryProgress progress, gpointer user_data, GCancellable *cancellable,
+            long *out_status, gboolean *out_resumed, GError **error)
 {
   g_auto (Response) r;
   g_autofree char *path = g_strdup_printf ("/v2/%s/blobs/%s", repository, digest);
   g_autofree char *scope = repo_scope (repository, "pull");
+  g_autofree char *range = NULL;
   g_autofree char *got = NULL;
-  BerthDigestAlgorithm algorithm;
+  struct curl_slist *headers = NULL;
   long status = 0;
+  gboolean ok;
 
-  if (!berth_digest_validate (digest, &algorithm, error))
-    return FALSE;
   response_init (&r, client);
   r.fd = fd;
   r.fd_start = lseek (fd, 0, SEEK_CUR);
   if (r.fd_start < 0)
     r.fd_start = 0;
-  r.hasher = berth_hasher_new (algorithm);
+  r.algorithm = algorithm;
+  if (have > 0)
+    {
+      r.fd_start -= have;
+      r.resume_have = r.resume_from = r.received = have;
+      r.prefix = berth_hasher_copy (prefix);
+      r.hasher = berth_hasher_copy (prefix);
+      range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-", have);
+      headers = curl_slist_append (NULL, range);
+    }
+  else
+    r.hasher = berth_hasher_new (algorithm);
   r.limit = size;
   r.progress = progress;
   r.user_data = user_data;
   r.cancellable = cancellable;
-  if (!request (client, "GET", path, NULL, scope, NULL, &r, &status, error))
+  ok = request (client, "GET", path, headers, scope, NULL, &r, &status, error);
+  curl_slist_free_all (headers);
+  *out_status = status;
+  if (out_resumed)
+    *out_resumed = have > 0 && r.resume_from == have;
+  if (!ok)
     return FALSE;
   if (status == 404)
     {
@@ -832,7 +923,7 @@ berth_registry_client_get_blob (BerthRegistryClient *client, const char *reposit
                    digest, repository, berth_registry_client_last_server (client));
       return FALSE;
     }
-  if (status != 200)
+  if (status != 200 && !(status == 206 && have > 0))
     {
       g_autofree char *detail = error_detail (&r);
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NETWORK, "%s answered HTTP %ld to GET %s%s",
@@ -863,6 +954,114 @@ berth_registry_client_get_blob (BerthRegistryClient *client, const char *reposit
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+berth_registry_client_get_blob (BerthRegistryClient *client, const char *repository,
+                                const char *digest, gint64 size, int fd,
+                                BerthRegistryProgress progress, gpointer user_data,
+                                GCancellable *cancellable, GError **error)
+{
+  BerthDigestAlgorithm algorithm;
+  long status = 0;
+
+  if (!berth_digest_validate (digest, &algorithm, error))
+    return FALSE;
+  return fetch_blob (client, repository, digest, algorithm, size, fd, 0, NULL, progress, user_data,
+                     cancellable, &status, NULL, error);
+}
+
+/* Hashes the first @len bytes of @fd. */
+static BerthHasher *
+hash_prefix (int fd, BerthDigestAlgorithm algorithm, guint64 len, GError **error)
+{
+  g_autoptr (BerthHasher) hasher = berth_hasher_new (algorithm);
+  g_autofree guint8 *buf = g_malloc (1 << 20);
+  guint64 done = 0;
+
+  while (done < len)
+    {
+      ssize_t n = pread (fd, buf, MIN (len - done, 1 << 20), done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          berth_error_set_errno (error, errno, "cannot read the partial download");
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      berth_hasher_update (hasher, buf, n);
+      done += n;
+    }
+  return g_steal_pointer (&hasher);
+}
+
+gboolean
+berth_registry_client_resume_blob (BerthRegistryClient *client, const char *repository,
+                                   const char *digest, gint64 size, int fd,
+                                   BerthRegistryProgress progress, gpointer user_data,
+                                   GCancellable *cancellable, gboolean *out_resumed, GError **error)
+{
+  g_autoptr (BerthHasher) prefix = NULL;
+  g_autoptr (GError) local_error = NULL;
+  BerthDigestAlgorithm algorithm;
+  struct stat st;
+  guint64 have;
+  long status = 0;
+
+  *out_resumed = FALSE;
+  if (!berth_digest_validate (digest, &algorithm, error))
+    return FALSE;
+  if (fstat (fd, &st) < 0)
+    return berth_error_set_errno (error, errno, "cannot read the partial download of %s", digest);
+  have = st.st_size;
+  if (have > 0 && (size < 0 || have <= (guint64)size))
+    {
+      prefix = hash_prefix (fd, algorithm, have, error);
+      if (prefix == NULL)
+        return FALSE;
+      if (size >= 0 && have == (guint64)size)
+        {
+          /* Complete already (the download ended before it was named). */
+          g_autoptr (BerthHasher) whole = berth_hasher_copy (prefix);
+          g_autofree char *got = berth_hasher_finish (whole);
+
+          if (g_str_equal (got, digest))
+            {
+              *out_resumed = TRUE;
+              return lseek (fd, have, SEEK_SET) >= 0
+                     || berth_error_set_errno (error, errno, "cannot read %s", digest);
+            }
+          have = 0;
+        }
+    }
+  else
+    have = 0;
+  if (ftruncate (fd, have) < 0 || lseek (fd, have, SEEK_SET) < 0)
+    return berth_error_set_errno (error, errno, "cannot prepare the download of %s", digest);
+  if (have == 0)
+    return fetch_blob (client, repository, digest, algorithm, size, fd, 0, NULL, progress,
+                       user_data, cancellable, &status, NULL, error);
+  if (fetch_blob (client, repository, digest, algorithm, size, fd, have, prefix, progress,
+                  user_data, cancellable, &status, out_resumed, &local_error))
+    return TRUE;
+  /* The kept bytes may be what is wrong (a server that cannot serve that
+   * range, or a partial file that was altered): once more from byte 0, and
+   * then what the server sends is all that counts. */
+  if (status == 416
+      || (*out_resumed
+          && (g_error_matches (local_error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH))))
+    {
+      *out_resumed = FALSE;
+      if (ftruncate (fd, 0) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+        return berth_error_set_errno (error, errno, "cannot prepare the download of %s", digest);
+      return fetch_blob (client, repository, digest, algorithm, size, fd, 0, NULL, progress,
+                         user_data, cancellable, &status, NULL, error);
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 gboolean
@@ -936,8 +1135,17 @@ berth_registry_client_mount_blob (BerthRegistryClient *client, const char *repos
   g_autofree char *query = g_strdup_printf ("mount=%s&from=%s", digest, escaped_from);
   g_autofree char *location = NULL;
   long status = 0;
+  gboolean ok;
 
-  if (!start_upload (client, repository, query, &status, &location, error))
+  /* A registry with tokens needs one that also grants pull on @from: ask
+   * for it with the next token (a token without it is dropped, so the
+   * registry challenges again). */
+  client->extra_scope = repo_scope (from, "pull");
+  if (client->token && !(client->token_scope && strstr (client->token_scope, client->extra_scope)))
+    g_clear_pointer (&client->token, g_free);
+  ok = start_upload (client, repository, query, &status, &location, error);
+  g_clear_pointer (&client->extra_scope, g_free);
+  if (!ok)
     return FALSE;
   *out_mounted = status == 201;
   return TRUE;

@@ -61,6 +61,19 @@ gboolean berth_registry_client_get_blob (BerthRegistryClient *client, const char
                                          BerthRegistryProgress progress, gpointer user_data,
                                          GCancellable *cancellable, GError **error);
 
+/* Like get_blob, continuing a download that was cut: the bytes already in
+ * @fd (offset 0 to its size) are read back and hashed, and only the rest is
+ * asked for (Range: bytes=N-). A server that ignores the Range sends the
+ * whole blob, which replaces them; when the whole does not match (the kept
+ * bytes were wrong) or the range cannot be served, it is downloaded once
+ * more from byte 0. The full digest is checked either way. *out_resumed:
+ * whether the kept bytes were used. */
+gboolean berth_registry_client_resume_blob (BerthRegistryClient *client, const char *repository,
+                                            const char *digest, gint64 size, int fd,
+                                            BerthRegistryProgress progress, gpointer user_data,
+                                            GCancellable *cancellable, gboolean *out_resumed,
+                                            GError **error);
+
 /* HEAD of a blob: *out_exists. */
 gboolean berth_registry_client_has_blob (BerthRegistryClient *client, const char *repository,
                                          const char *digest, gboolean *out_exists, GError **error);

@@ -1243,6 +1243,55 @@ remove_tmp_files (int dirfd, const char *what, BerthStoreReport *report, GError 
   return TRUE;
 }
 
+/* staging/pull keeps what an interrupted pull may reuse: blobs berth-pull
+ * verified, named by their digest's hex, and cut downloads, named
+ * <hex>.partial (never read but to be hashed again and continued). Both are
+ * hashed again before they are used, and kept for a day. Everything else
+ * there was left by an interrupted write. */
+#define STAGING_PULL_KEEP_SECONDS (24 * 3600)
+
+static gboolean
+staged_download_is_kept (int dirfd, const char *name, gint64 now)
+{
+  gsize hex = strspn (name, "0123456789abcdef");
+  struct stat st;
+
+  if ((hex != 64 && hex != 128) || (name[hex] != '\0' && !g_str_equal (name + hex, ".partial")))
+    return FALSE;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+    return FALSE;
+  return now - st.st_mtime < STAGING_PULL_KEEP_SECONDS;
+}
+
+static gboolean
+clean_staging (BerthStore *store, guint *removed, GError **error)
+{
+  g_autoptr (GHashTable) keep = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  berth_autofd int pull_fd
+    = openat (store->staging_fd, "pull", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (pull_fd >= 0)
+    {
+      berth_autofd int fd = openat (pull_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      DIR *dir;
+      struct dirent *de;
+
+      if (fd < 0 || (dir = fdopendir (fd)) == NULL)
+        return berth_error_set_errno (error, errno, "cannot read the staging area");
+      fd = -1;
+      while ((de = readdir (dir)) != NULL)
+        if (staged_download_is_kept (pull_fd, de->d_name, now))
+          g_hash_table_add (keep, g_strdup (de->d_name));
+      closedir (dir);
+      if (!remove_unlisted (pull_fd, keep, "staged download", removed, error))
+        return FALSE;
+      g_hash_table_remove_all (keep);
+      g_hash_table_add (keep, g_strdup ("pull"));
+    }
+  return remove_unlisted (store->staging_fd, keep, "staging entry", removed, error);
+}
+
 static int
 open_subdir (int dirfd, const char *name, GError **error)
 {
@@ -1268,7 +1317,6 @@ berth_store_open (const char *root, guint64 max_layer_size, BerthStoreReport *re
   berth_autofd int blobs_parent = -1;
   berth_autofd int empty_fd = -1;
   guint removed = 0;
-  g_autoptr (GHashTable) none = g_hash_table_new (g_str_hash, g_str_equal);
 
   g_mutex_init (&store->lock);
   g_rw_lock_init (&store->gc_lock);
@@ -1311,7 +1359,7 @@ berth_store_open (const char *root, guint64 max_layer_size, BerthStoreReport *re
     }
 
   /* Leftovers of interrupted writes: staging entries and temporary files. */
-  if (!remove_unlisted (store->staging_fd, none, "staging entry", &removed, error)
+  if (!clean_staging (store, &removed, error)
       || !remove_tmp_files (store->dir_fd, store->dir, report, error)
       || !remove_tmp_files (store->blobs_fd, "blobs/sha256", report, error)
       || !remove_tmp_files (store->layers_fd, "layers", report, error))

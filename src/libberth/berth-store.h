@@ -17,7 +17,9 @@ G_BEGIN_DECLS
  *   l/<link>                 short symbolic links to layers/<chain>/diff, so
  *                            overlay lowerdir strings of 100+ layers fit a page
  *   repositories.json        image records: id, manifest digest, names
- *   staging/                 work in progress; emptied at open
+ *   staging/                 work in progress; emptied at open, except for
+ *                            staging/pull: verified blobs and cut downloads
+ *                            a retried pull may reuse (for a day)
  *
  * Everything becomes visible by rename after an fsync (layers after a
  * syncfs), so a crash leaves only staging leftovers. Layers and blobs are

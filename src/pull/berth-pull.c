@@ -9,7 +9,13 @@
  * commits it with berth_store_commit_layer, which checks the diff_id while
  * it unpacks. So nothing unverified ever has a name, and libarchive only
  * reads bytes that matched their digest. Named files in staging/pull are
- * verified blobs: an interrupted pull's retry reuses them.
+ * verified blobs: an interrupted pull's retry reuses them, after hashing
+ * them again (they may have lain there across a restart).
+ *
+ * A download in progress is kept as <hex>.partial (locked while written):
+ * when it is cut, the next attempt hashes the bytes kept and asks for the
+ * rest with a Range request. A .partial is never read by anything but that
+ * hash and the final check: it becomes <hex> only when the whole matches.
  *
  * Protocol to berthd, one line each on stdout:
  *   name REF            the reference resolved (short names expanded)
@@ -66,6 +72,8 @@ typedef struct
   /* Parallel downloads. */
   GMutex lock;
   GError *first_error;
+  GPtrArray *partials;   /* .partial files this helper wrote to */
+  gboolean saw_mismatch; /* some source sent bytes that did not match */
   GCancellable *cancellable;
 } Pull;
 
@@ -224,6 +232,30 @@ name_verified (Pull *pull, int fd, const char *digest, GError **error)
   return TRUE;
 }
 
+/* A verified blob left in staging by an earlier, interrupted pull: it is
+ * hashed again before it is reused (a restart lies between, and nothing
+ * proves the file has not changed since); a mismatch removes it and the
+ * blob is downloaded. */
+static gboolean
+staged_blob_matches (Pull *pull, const char *digest)
+{
+  berth_autofd int fd
+    = openat (pull->pull_dir_fd, berth_digest_hex (digest), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  g_autofree char *got = NULL;
+  BerthDigestAlgorithm algorithm;
+  g_autoptr (GError) error = NULL;
+
+  if (fd < 0 || !berth_digest_validate (digest, &algorithm, NULL))
+    return FALSE;
+  if (berth_digest_fd (algorithm, fd, &got, NULL, &error) && g_str_equal (got, digest))
+    return TRUE;
+  g_printerr ("berth-pull: blob %s in the staging area does not match its digest (%s); "
+              "downloading it again\n",
+              digest, error ? error->message : got);
+  unlinkat (pull->pull_dir_fd, berth_digest_hex (digest), 0);
+  return FALSE;
+}
+
 static int
 anonymous_file (Pull *pull, GError **error)
 {
@@ -270,7 +302,7 @@ save_bytes (Pull *pull, GBytes *data, const char *digest, GError **error)
   gsize len;
   const char *p = g_bytes_get_data (data, &len);
 
-  if (has_name (pull->pull_dir_fd, digest))
+  if (has_name (pull->pull_dir_fd, digest) && staged_blob_matches (pull, digest))
     return TRUE;
   if ((fd = anonymous_file (pull, error)) < 0)
     return FALSE;
@@ -295,6 +327,7 @@ typedef struct
   char *digest;
   gint64 size;
   guint64 last_reported;
+  gboolean staged; /* verified in staging by an earlier pull */
 } BlobJob;
 
 static void
@@ -309,18 +342,67 @@ blob_progress (guint64 done, gpointer user_data)
     }
 }
 
+/* <hex>.partial, open and locked; -1 when another helper writes it. */
+static int
+open_partial (Pull *pull, const char *digest, char **out_name)
+{
+  g_autofree char *name = g_strdup_printf ("%s.partial", berth_digest_hex (digest));
+  struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  berth_autofd int fd
+    = openat (pull->pull_dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0 || fcntl (fd, F_OFD_SETLK, &lock) < 0)
+    return -1;
+  g_mutex_lock (&pull->lock);
+  g_ptr_array_add (pull->partials, g_strdup (name));
+  g_mutex_unlock (&pull->lock);
+  *out_name = g_steal_pointer (&name);
+  return g_steal_fd (&fd);
+}
+
 static gboolean
 download_from (Pull *pull, BerthRegistryClient *client, BlobJob *job, GError **error)
 {
-  berth_autofd int fd = anonymous_file (pull, error);
+  g_autofree char *partial = NULL;
+  berth_autofd int fd = open_partial (pull, job->digest, &partial);
+  gboolean resumed = FALSE;
+  gboolean ok;
 
-  if (fd < 0)
-    return FALSE;
   job->last_reported = 0;
-  if (!berth_registry_client_get_blob (client, pull->repository, job->digest, job->size, fd,
-                                       blob_progress, job, pull->cancellable, error))
-    return FALSE; /* the anonymous file goes with its descriptor */
-  return name_verified (pull, fd, job->digest, error);
+  if (fd < 0)
+    {
+      /* Someone else downloads the same blob into the .partial: this one
+       * goes to an anonymous file, which vanishes with its descriptor. */
+      if ((fd = anonymous_file (pull, error)) < 0)
+        return FALSE;
+      if (!berth_registry_client_get_blob (client, pull->repository, job->digest, job->size, fd,
+                                           blob_progress, job, pull->cancellable, error))
+        return FALSE;
+      return name_verified (pull, fd, job->digest, error);
+    }
+  ok = berth_registry_client_resume_blob (client, pull->repository, job->digest, job->size, fd,
+                                          blob_progress, job, pull->cancellable, &resumed, error);
+  if (resumed)
+    g_printerr ("berth-pull: blob %s: resumed a cut download\n", job->digest);
+  if (!ok)
+    {
+      /* Bytes that were cut short are kept for the next attempt; bytes
+       * that do not match are not (nor an empty file). */
+      struct stat st;
+
+      if (g_error_matches (*error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH)
+          || (fstat (fd, &st) == 0 && st.st_size == 0))
+        unlinkat (pull->pull_dir_fd, partial, 0);
+      if (g_error_matches (*error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH))
+        pull->saw_mismatch = TRUE;
+      return FALSE;
+    }
+  if (fsync (fd) < 0)
+    return berth_error_set_errno (error, errno, "cannot write blob %s", job->digest);
+  if (renameat (pull->pull_dir_fd, partial, pull->pull_dir_fd, berth_digest_hex (job->digest)) < 0)
+    return berth_error_set_errno (error, errno, "cannot keep blob %s in the staging area",
+                                  job->digest);
+  return TRUE;
 }
 
 static gboolean
@@ -337,6 +419,7 @@ download_blob (Pull *pull, BlobJob *job, GError **error)
         return TRUE;
       if (g_error_matches (local_error, BERTH_ERROR, BERTH_ERROR_DIGEST_MISMATCH))
         {
+          pull->saw_mismatch = TRUE;
           emit (pull, "security mirror %s: %s", pull->mirrors[i], local_error->message);
           g_printerr ("berth-pull: SECURITY: mirror %s sent tampered content: %s\n",
                       pull->mirrors[i], local_error->message);
@@ -379,6 +462,33 @@ blob_thread (gpointer data, gpointer user_data)
     }
   g_free (job->digest);
   g_free (job);
+}
+
+/* A blob an earlier pull left verified in staging: hashed again here, in
+ * parallel with the downloads; downloaded when it does not match. */
+static void
+staged_thread (gpointer data, gpointer user_data)
+{
+  BlobJob *job = data;
+  Pull *pull = user_data;
+
+  if (!g_cancellable_is_cancelled (pull->cancellable) && staged_blob_matches (pull, job->digest))
+    {
+      emit (pull, "blob %s", job->digest);
+      g_free (job->digest);
+      g_free (job);
+      return;
+    }
+  blob_thread (job, pull);
+}
+
+static void
+pool_thread (gpointer data, gpointer user_data)
+{
+  if (((BlobJob *)data)->staged)
+    staged_thread (data, user_data);
+  else
+    blob_thread (data, user_data);
 }
 
 /* --- resolving --------------------------------------------------------- */
@@ -543,13 +653,13 @@ run_pull (Pull *pull, const char *text, GError **error)
   emit (pull, "total %" G_GUINT64_FORMAT, total);
 
   pull->cancellable = g_cancellable_new ();
-  pool = g_thread_pool_new (blob_thread, pull, pull->jobs, TRUE, NULL);
+  pool = g_thread_pool_new (pool_thread, pull, pull->jobs, TRUE, NULL);
   for (guint i = 0; i < wanted->len; i++)
     {
       BerthDescriptor *desc = wanted->pdata[i];
       BlobJob *job;
 
-      if (blob_is_stored (pull, desc->digest) || has_name (pull->pull_dir_fd, desc->digest))
+      if (blob_is_stored (pull, desc->digest))
         {
           emit (pull, "blob %s", desc->digest);
           continue;
@@ -558,9 +668,17 @@ run_pull (Pull *pull, const char *text, GError **error)
       job->pull = pull;
       job->digest = g_strdup (desc->digest);
       job->size = desc->size;
+      job->staged = has_name (pull->pull_dir_fd, desc->digest);
       g_thread_pool_push (pool, job, NULL);
     }
   g_thread_pool_free (pool, FALSE, TRUE);
+  if (pull->first_error && pull->saw_mismatch)
+    {
+      /* A source sent bad bytes: what the cut downloads kept may be more of
+       * them; nothing of this pull is kept for a retry but verified blobs. */
+      for (guint i = 0; i < pull->partials->len; i++)
+        unlinkat (pull->pull_dir_fd, pull->partials->pdata[i], 0);
+    }
   if (pull->first_error)
     {
       g_propagate_error (error, g_steal_pointer (&pull->first_error));
@@ -863,6 +981,7 @@ main (int argc, char **argv)
   blobs_dir = g_build_filename (images_dir, "blobs", NULL);
   g_mutex_init (&pull.out_lock);
   g_mutex_init (&pull.lock);
+  pull.partials = g_ptr_array_new_with_free_func (g_free);
   pull.pull_dir_fd = pull.blobs_dir_fd = -1;
 
   /* Everything the helper opens on the file system it opens now; then it
@@ -899,5 +1018,6 @@ main (int argc, char **argv)
   g_free (pull.repository);
   g_free (pull.auth_path);
   g_clear_object (&pull.cancellable);
+  g_ptr_array_unref (pull.partials);
   return ok ? 0 : 1;
 }

@@ -2,7 +2,7 @@
 /* berth-registry: an OCI distribution registry with a searchable index.
  *   berth-registry [OPTIONS]                       serve
  *   berth-registry [--root DIR] user add|del|passwd NAME [--admin]
- *   berth-registry [--root DIR] gc [--dry-run] */
+ *   berth-registry [--root DIR] gc [--dry-run] [--grace SECONDS] (also while serving) */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -39,6 +39,7 @@ typedef struct
   int threads;
   gboolean admin;
   gboolean dry_run;
+  int grace;
   gboolean debug;
   gboolean version;
 } Options;
@@ -123,7 +124,7 @@ apply_options (RegistrySettings *s, Options *o, GError **error)
   return TRUE;
 }
 
-/* One server per root; gc needs the server stopped. */
+/* One server per root. */
 static int
 lock_root (Registry *registry, const char *why, GError **error)
 {
@@ -231,7 +232,7 @@ main (int argc, char **argv)
 {
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
-  Options o = { .proxy_ttl = -1 };
+  Options o = { .proxy_ttl = -1, .grace = -1 };
   RegistrySettings settings;
   Registry registry = { .root_fd = -1, .blobs_fd = -1, .uploads_fd = -1 };
   const char *command;
@@ -263,6 +264,8 @@ main (int argc, char **argv)
       NULL },
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &o.dry_run, "With gc: only show what would be removed",
       NULL },
+    { "grace", 0, 0, G_OPTION_ARG_INT, &o.grace,
+      "With gc: spare unreferenced blobs used in the last SECONDS (3600)", "SECONDS" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &o.debug, "Log debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Show the version", NULL },
     { NULL },
@@ -293,7 +296,8 @@ main (int argc, char **argv)
       options_clear (&o);
       return 2;
     }
-  if ((o.admin && strcmp (command, "user") != 0) || (o.dry_run && strcmp (command, "gc") != 0)
+  if ((o.admin && strcmp (command, "user") != 0)
+      || ((o.dry_run || o.grace != -1) && strcmp (command, "gc") != 0) || o.grace < -1
       || (strcmp (command, "user") != 0 && argc > 2))
     {
       g_printerr ("berth-registry: unexpected arguments for \"%s\" (see berth-registry --help)\n",
@@ -316,8 +320,8 @@ main (int argc, char **argv)
     ret = registry_users_main (&registry, argc - 2, argv + 2, o.admin);
   else if (strcmp (command, "gc") == 0)
     {
-      berth_autofd int lock_fd = lock_root (&registry, "stop it before running gc", &error);
-      if (lock_fd < 0 || !registry_gc (&registry, o.dry_run, &error))
+      /* The server may run meanwhile: see registry-gc.c. */
+      if (!registry_gc (&registry, o.dry_run, o.grace == -1 ? 3600 : o.grace, &error))
         g_printerr ("berth-registry: %s\n", error->message);
       else
         ret = 0;

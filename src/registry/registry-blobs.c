@@ -189,6 +189,8 @@ registry_blobs_begin (RegistryRequest *req)
           return;
         }
     }
+  if (registry_request_is (req, "HEAD"))
+    registry_store_touch_blob (registry, digest);
   if (registry->settings->redirect_blobs_to && registry->settings->redirect_blobs_to[0]
       && registry_request_is (req, "GET") && redirect (req, digest))
     return;

@@ -228,6 +228,21 @@ put_manifest_locked (RegistryDb *db, const RegistryManifestRow *row, GError **er
   g_autoptr (sqlite3_stmt) ref = NULL;
   gint64 repo_id;
 
+  for (guint i = 0; row->required && row->required[i]; i++)
+    {
+      g_autoptr (sqlite3_stmt) linked
+        = prepare (db, "SELECT 1 FROM blob_links WHERE repo = ?1 AND digest = ?2");
+
+      bind_text (linked, 1, row->repo);
+      bind_text (linked, 2, row->required[i]);
+      if (sqlite3_step (linked) != SQLITE_ROW)
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE,
+                       "blob %s of the manifest was collected by gc meanwhile: push it again",
+                       row->required[i]);
+          return FALSE;
+        }
+    }
   repo = prepare (db, "INSERT OR IGNORE INTO repositories (name, created)"
                       " VALUES (?1, strftime('%s','now'))");
   bind_text (repo, 1, row->repo);
@@ -768,7 +783,10 @@ registry_db_unlink_blobs (RegistryDb *db, GHashTable *digests)
   gpointer key;
   g_autoptr (sqlite3_stmt) stmt = prepare (db, "DELETE FROM blob_links WHERE digest = ?1");
 
-  exec (db, "BEGIN IMMEDIATE", NULL);
+  gboolean own = sqlite3_get_autocommit (db->sql) != 0;
+
+  if (own)
+    exec (db, "BEGIN IMMEDIATE", NULL);
   g_hash_table_iter_init (&iter, digests);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
@@ -776,5 +794,22 @@ registry_db_unlink_blobs (RegistryDb *db, GHashTable *digests)
       bind_text (stmt, 1, key);
       sqlite3_step (stmt);
     }
-  exec (db, "COMMIT", NULL);
+  if (own)
+    exec (db, "COMMIT", NULL);
+}
+
+gboolean
+registry_db_begin_write (RegistryDb *db, GError **error)
+{
+  LOCKED (db);
+
+  return exec (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+registry_db_commit (RegistryDb *db, GError **error)
+{
+  LOCKED (db);
+
+  return exec (db, "COMMIT", error);
 }

@@ -33,8 +33,13 @@ typedef struct
   const char *artifact_type; /* or NULL */
   const char *annotations;   /* JSON object text, or NULL */
   const char *const *refs;   /* digests of config, layers or child manifests */
-  const char *tag;           /* or NULL */
-  const char *description;   /* or NULL: leave as it is */
+  /* Blobs that must still be linked to the repository when the manifest is
+   * stored (checked in the same transaction, so a concurrent gc either ran
+   * before and the push fails cleanly, or runs after and sees them used);
+   * NULL-terminated, may be NULL. */
+  const char *const *required;
+  const char *tag;         /* or NULL */
+  const char *description; /* or NULL: leave as it is */
 } RegistryManifestRow;
 
 gboolean registry_db_put_manifest (RegistryDb *db, const RegistryManifestRow *row, GError **error);
@@ -117,5 +122,9 @@ gboolean registry_db_setting_set (RegistryDb *db, const char *key, const char *v
 GHashTable *registry_db_referenced_digests (RegistryDb *db);
 /* Drops links to blobs no manifest references (they are about to go). */
 void registry_db_unlink_blobs (RegistryDb *db, GHashTable *digests);
+/* gc holds the database's write lock from its mark to the end of its
+ * sweep: manifest pushes wait meanwhile. */
+gboolean registry_db_begin_write (RegistryDb *db, GError **error);
+gboolean registry_db_commit (RegistryDb *db, GError **error);
 
 G_END_DECLS

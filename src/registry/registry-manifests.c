@@ -88,6 +88,7 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
 {
   g_autoptr (BerthManifest) manifest = NULL;
   g_autoptr (GPtrArray) refs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) required = g_ptr_array_new ();
   g_autofree char *digest = NULL;
   g_autofree char *annotations = NULL;
   g_autofree char *description = NULL;
@@ -118,6 +119,8 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
       g_ptr_array_add (refs, desc->digest);
       if (!check_blobs)
         continue;
+      if (manifest->kind != BERTH_MANIFEST_INDEX && must_be_present (desc))
+        g_ptr_array_add (required, desc->digest);
       if (manifest->kind == BERTH_MANIFEST_INDEX
             ? !registry_db_manifest_exists (registry->db, name, desc->digest)
             : must_be_present (desc) && !registry_db_blob_linked (registry->db, name, desc->digest))
@@ -137,7 +140,11 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
                    manifest->config->digest, name);
       return FALSE;
     }
+  if (check_blobs && manifest->config)
+    g_ptr_array_add (required, manifest->config->digest);
+  g_ptr_array_add (required, digest);
   g_ptr_array_add (refs, NULL);
+  g_ptr_array_add (required, NULL);
 
   annotations = berth_manifest_annotations_to_json (manifest);
   description = find_description (registry, manifest);
@@ -154,6 +161,7 @@ registry_manifest_store (Registry *registry, const char *name, const char *refer
   row.artifact_type = berth_manifest_get_artifact_type (manifest);
   row.annotations = annotations;
   row.refs = (const char *const *)refs->pdata;
+  row.required = (const char *const *)required->pdata;
   row.tag = reference && !is_digest (reference) ? reference : NULL;
   row.description = description;
   if (!registry_db_put_manifest (registry->db, &row, error))

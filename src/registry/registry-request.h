@@ -48,6 +48,8 @@ struct _RegistryRequest
   RegistryRoute route;
   char *user; /* NULL: no credentials; "": anonymous token */
   gboolean admin;
+  gboolean has_token;  /* Bearer: what it grants is all the request may do */
+  char **token_scopes; /* what the token grants */
   gint64 start;
 
   /* The body, when the handler wants it in memory. */

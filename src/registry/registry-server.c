@@ -27,6 +27,7 @@ request_free (RegistryRequest *req)
   if (req->body)
     g_byte_array_unref (req->body);
   g_free (req->user);
+  g_strfreev (req->token_scopes);
   g_free (req->url);
   g_free (req);
 }

@@ -13,7 +13,7 @@
 static const char *const known_keys[] = {
   "server/listen", "server/tls-cert", "server/tls-key", "server/threads", "server/access-log",
   "storage/root", "storage/delete", "storage/upload-timeout",
-  "auth/anonymous-pull", "auth/token-lifetime", "auth/service",
+  "auth/anonymous-pull", "auth/private-namespaces", "auth/token-lifetime", "auth/service",
   "mirror/proxy-upstream", "mirror/proxy-username", "mirror/proxy-password", "mirror/proxy-ttl",
   "mirror/redirect-blobs-to",
   NULL,
@@ -152,6 +152,7 @@ registry_settings_load (RegistrySettings *settings, const char *path, gboolean m
       || !get_uint (kf, "storage", "upload-timeout", 1, G_MAXINT32, &settings->upload_timeout,
                     error)
       || !get_bool (kf, "auth", "anonymous-pull", &settings->anonymous_pull, error)
+      || !get_bool (kf, "auth", "private-namespaces", &settings->private_namespaces, error)
       || !get_uint (kf, "auth", "token-lifetime", 60, 86400, &settings->token_lifetime, error)
       || !get_string (kf, "auth", "service", &settings->service, error)
       || !get_string (kf, "mirror", "proxy-upstream", &settings->proxy_upstream, error)

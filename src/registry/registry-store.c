@@ -75,6 +75,14 @@ registry_store_has_blob (Registry *registry, const char *digest)
   return fstatat (registry->blobs_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode);
 }
 
+void
+registry_store_touch_blob (Registry *registry, const char *digest)
+{
+  g_autofree char *path = registry_store_blob_path (digest);
+
+  utimensat (registry->blobs_fd, path, NULL, AT_SYMLINK_NOFOLLOW);
+}
+
 int
 registry_store_new_staging (Registry *registry, char **out_name, GError **error)
 {

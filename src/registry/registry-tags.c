@@ -102,6 +102,41 @@ registry_tags_begin (RegistryRequest *req)
   respond_list (req, req->route.name, "tags", tags, more, path, n);
 }
 
+/* Up to @n repositories after @last that the caller may pull: the others
+ * are not even named to it. */
+static GPtrArray *
+list_pullable_repos (RegistryRequest *req, const char *last, guint n, gboolean *out_more)
+{
+  GPtrArray *repos = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *cursor = g_strdup (last);
+  gboolean more = TRUE;
+
+  *out_more = FALSE;
+  while (repos->len < n && more)
+    {
+      g_autoptr (GPtrArray) page
+        = registry_db_list_repos (req->registry->db, cursor, MAX (n, 100), &more);
+
+      for (guint i = 0; i < page->len; i++)
+        {
+          if (repos->len == n)
+            {
+              *out_more = TRUE;
+              return repos;
+            }
+          if (registry_auth_allowed (req->registry, req->user, req->admin, REGISTRY_ACCESS_PULL,
+                                     page->pdata[i]))
+            g_ptr_array_add (repos, g_strdup (page->pdata[i]));
+        }
+      if (page->len == 0)
+        break;
+      g_free (cursor);
+      cursor = g_strdup (page->pdata[page->len - 1]);
+    }
+  *out_more = more;
+  return repos;
+}
+
 void
 registry_catalog_begin (RegistryRequest *req)
 {
@@ -117,6 +152,6 @@ registry_catalog_begin (RegistryRequest *req)
     }
   if (!registry_pagination_parse (req, 100, PAGE_MAX, &n, &last))
     return;
-  repos = registry_db_list_repos (req->registry->db, last, n, &more);
+  repos = list_pullable_repos (req, last, n, &more);
   respond_list (req, NULL, "repositories", repos, more, "/v2/_catalog", n);
 }

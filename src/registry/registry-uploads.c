@@ -359,10 +359,13 @@ try_mount (RegistryRequest *req, const char *digest, const char *from)
   if (!berth_digest_validate (digest, NULL, NULL) || from == NULL
       || !berth_reference_validate_repository (from, NULL)
       || !registry_auth_allowed (registry, req->user, req->admin, REGISTRY_ACCESS_PULL, from)
+      || (req->has_token
+          && !registry_auth_token_covers (req->token_scopes, "repository", from, "pull"))
       || !registry_db_blob_linked (registry->db, from, digest)
       || !registry_store_has_blob (registry, digest)
       || !registry_db_blob_link (registry->db, req->route.name, digest, NULL))
     return FALSE;
+  registry_store_touch_blob (registry, digest);
   respond_created (req, digest);
   return TRUE;
 }

@@ -18,6 +18,7 @@ typedef struct
   char *tls_key;
   gboolean delete_enabled;
   gboolean anonymous_pull;
+  gboolean private_namespaces; /* pull only where push is allowed */
   gboolean access_log;
   guint threads;
   guint token_lifetime;     /* seconds */
@@ -81,6 +82,9 @@ gboolean registry_store_commit (Registry *registry, int staged_fd, const char *s
 /* Stores @data under its digest; used for manifests. */
 gboolean registry_store_put_bytes (Registry *registry, const void *data, gsize len,
                                    const char *digest, GError **error);
+/* Marks a blob as just used: a push may be about to reference it (after a
+ * HEAD said it exists, or a mount), so gc's grace period spares it. */
+void registry_store_touch_blob (Registry *registry, const char *digest);
 /* Creates a staging file; returns its fd and name. */
 int registry_store_new_staging (Registry *registry, char **out_name, GError **error);
 void registry_store_discard_staging (Registry *registry, const char *name);
@@ -100,9 +104,16 @@ typedef enum
 } RegistryAccess;
 
 gboolean registry_auth_load_key (Registry *registry, GError **error);
-char *registry_auth_issue_token (Registry *registry, const char *user, gint64 expires);
-/* The user a token names, or NULL when it is forged or expired; "" is anonymous. */
-char *registry_auth_verify_token (Registry *registry, const char *token);
+/* @scopes: what the token grants, space-separated ("repository:NAME:pull,push
+ * registry:catalog:*"). */
+char *registry_auth_issue_token (Registry *registry, const char *user, gint64 expires,
+                                 const char *scopes);
+/* The user a token names, or NULL when it is forged or expired; "" is
+ * anonymous. *out_scopes: what it grants. */
+char *registry_auth_verify_token (Registry *registry, const char *token, char ***out_scopes);
+/* Whether @scopes grant @action on TYPE:NAME (an action list may be "*"). */
+gboolean registry_auth_token_covers (char **scopes, const char *type, const char *name,
+                                     const char *action);
 gboolean registry_auth_check_password (Registry *registry, const char *user, const char *password,
                                        gboolean *out_admin);
 /* Whether @user (NULL: anonymous) may do @access on repository @name. */
@@ -134,7 +145,7 @@ char *registry_redirect_pick (Registry *registry, const char *name, const char *
 char *registry_redirect_url (const char *base, const char *name, const char *digest);
 
 /* registry-gc.c */
-gboolean registry_gc (Registry *registry, gboolean dry_run, GError **error);
+gboolean registry_gc (Registry *registry, gboolean dry_run, guint grace_seconds, GError **error);
 
 /* registry-users.c */
 int registry_users_main (Registry *registry, int argc, char **argv, gboolean admin);

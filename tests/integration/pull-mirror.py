@@ -4,7 +4,11 @@ berth-registry blob directory (BLOBS/<alg>/<2 hex>/<hex>) and logs each
 request path to stderr.
   --tamper        flips one byte of every blob, as a compromised mirror would
   --stall-once N  the first request for a blob larger than N bytes sends
-                  half of it and then hangs (a network that stops)
+                  half of it and then hangs (a network that stops); logs
+                  "stall PATH"
+  --no-range      ignores Range headers (sends the whole blob); otherwise
+                  "Range: bytes=N-" gets a 206 and the log line ends in
+                  " range=N-"
 
   pull-mirror.py PORT BLOBS [--tamper] [--stall-once N]"""
 import http.server
@@ -16,6 +20,8 @@ import time
 PORT, BLOBS = int(sys.argv[1]), sys.argv[2]
 TAMPER = "--tamper" in sys.argv[3:]
 STALL = int(sys.argv[sys.argv.index("--stall-once") + 1]) if "--stall-once" in sys.argv else None
+RANGES = "--no-range" not in sys.argv[3:]
+RANGE = re.compile(r"^bytes=(\d+)-$")
 PATH = re.compile(r"^/v2/(.+)/blobs/(sha256|sha512):([0-9a-f]+)$")
 stalled = []
 lock = threading.Lock()
@@ -28,7 +34,9 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         self.do_GET(body=False)
 
     def do_GET(self, body=True):
-        sys.stderr.write("%s %s\n" % ("GET" if body else "HEAD", self.path))
+        r = RANGE.match(self.headers.get("Range", "")) if RANGES else None
+        sys.stderr.write("%s %s%s\n" % ("GET" if body else "HEAD", self.path,
+                                        " range=%s-" % r.group(1) if r else ""))
         sys.stderr.flush()
         m = PATH.match(self.path)
         try:
@@ -41,7 +49,18 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             return
         if TAMPER and data:
             data[len(data) // 2] ^= 0xFF
-        self.send_response(200)
+        start = int(r.group(1)) if r else 0
+        if r and start >= len(data):
+            self.send_response(416)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if r:
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+            data = data[start:]
+        else:
+            self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -52,6 +71,8 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             if stall:
                 stalled.append(1)
         if stall:
+            sys.stderr.write("stall %s\n" % self.path)
+            sys.stderr.flush()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
             time.sleep(3600)

@@ -22,7 +22,7 @@ MULTI_DIGEST=$(python3 "$MAKE_IMAGE" "$SCRATCH/multi" --busybox --random-layer 3
 skopeo copy -q "${SK[@]}" oci:bb:latest docker://$R/alice/busybox:latest || echo "Bail out! cannot push busybox with skopeo"
 skopeo copy -q "${SK[@]}" oci:multi:latest docker://$R/alice/multi:v1 || echo "Bail out! cannot push multi with skopeo"
 # Images whose layers no other image shares, one per scenario below.
-for n in evil:12 redirected:13 shared:14 many:15; do
+for n in evil:12 redirected:13 shared:14 many:15 resume:16; do
   python3 "$MAKE_IMAGE" "$SCRATCH/${n%%:*}" --busybox --random-layer 1500000 --random-layer 30000 --random-layer 1000 --seed "${n##*:}" >/dev/null
   skopeo copy -q "${SK[@]}" oci:${n%%:*}:latest docker://$R/alice/${n%%:*}:v1 >/dev/null
 done
@@ -195,6 +195,61 @@ assert_match "the retried pull succeeds" "^$R/alice/shared:v1$" "$out"
 requests_after=$(grep -c 'GET /v2/alice/shared/blobs/' "$SCRATCH/stall.log")
 [ $((requests_after - requests_before)) = 1 ] && ok "the retry downloaded only the missing blob" \
   || not_ok "the retry made $((requests_after - requests_before)) blob requests"
+
+# --- an interrupted pull across a berthd restart: reuse and Range resume ------
+# The helper and berthd are killed while a large blob is half downloaded;
+# the restarted berthd keeps the verified blobs and the cut download, and
+# removes every other leftover; the retry hashes the kept blobs again (one
+# was altered meanwhile and is downloaded again), asks only for the rest of
+# the cut blob, and verifies the whole before anything is unpacked.
+python3 "$MIRROR" 5230 "$SCRATCH/r/blobs" --stall-once 1000000 2>"$SCRATCH/resume.log" &
+_pids+=($!)
+printf '[registry %s]\nmirrors=http://127.0.0.1:5230\n' "$R" > "$SCRATCH/berth.conf"
+kill -HUP "$BERTHD_PID"; sleep 0.3
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5230/ && break; sleep 0.1; done
+"$BERTHCTL" pull $R/alice/resume:v1 >"$SCRATCH/resume.out" 2>&1 &
+ctl_pid=$!
+P="$ROOT/images/staging/pull"
+partial=""
+for _ in $(seq 150); do
+  stalled=$(sed -n 's|^stall /v2/alice/resume/blobs/sha256:||p' "$SCRATCH/resume.log")
+  [ -n "$stalled" ] && [ -s "$P/$stalled.partial" ] \
+    && [ "$(find "$P" -maxdepth 1 -regex '.*/[0-9a-f]*' -type f | wc -l)" -ge 4 ] && break
+  sleep 0.1
+done
+partial="$P/$stalled.partial"
+helper=$(ps -o pid= --ppid "$BERTHD_PID" | head -1)
+[ -n "$helper" ] && kill -9 $helper
+kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
+kill -9 $ctl_pid 2>/dev/null; wait $ctl_pid 2>/dev/null
+diag "stalled: $stalled; staging: $(ls -l "$P")"
+verified=$(find "$P" -maxdepth 1 -regex '.*/[0-9a-f]*' -type f | wc -l)
+kept_bytes=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+[ "$verified" -ge 4 ] && [ "$kept_bytes" -gt 0 ] \
+  && ok "the killed pull left $verified verified blobs and $kept_bytes bytes of the cut one" \
+  || not_ok "after the kill: $verified verified blobs, $kept_bytes bytes kept ($(ls "$P"))"
+# One verified blob is altered while berthd is down; junk is left around.
+altered=$(find "$P" -maxdepth 1 -regex '.*/[0-9a-f]*' -type f -size -100k | head -1)
+printf 'X' | dd of="$altered" bs=1 seek=10 conv=notrunc status=none
+: > "$P/$(basename "$altered").tmp"; : > "$P/junk"; mkdir -p "$ROOT/images/staging/layer-0badc0de"
+start_berthd
+[ -s "$partial" ] && [ -f "$altered" ] && [ "$(find "$P" -maxdepth 1 -regex '.*/[0-9a-f]*' -type f | wc -l)" = "$verified" ] \
+  && ok "a restarted berthd keeps the verified blobs and the cut download" || not_ok "after the restart: $(ls "$P")"
+[ ! -e "$P/junk" ] && [ ! -e "$P/$(basename "$altered").tmp" ] && [ ! -e "$ROOT/images/staging/layer-0badc0de" ] \
+  && ok "a restarted berthd removes the other leftovers in staging" || not_ok "leftovers: $(ls -R "$ROOT/images/staging")"
+gets_before=$(grep -c '^GET /v2/alice/resume/blobs/' "$SCRATCH/resume.log")
+out=$(bctl pull -q $R/alice/resume:v1 2>&1)
+assert_match "the retried pull succeeds after the restart" "^$R/alice/resume:v1$" "$out"
+new_gets=$(grep '^GET /v2/alice/resume/blobs/' "$SCRATCH/resume.log" | tail -n +$((gets_before + 1)))
+grep -q "^GET /v2/alice/resume/blobs/sha256:$stalled range=$kept_bytes-$" <<<"$new_gets" \
+  && ok "the cut blob was resumed with a Range request from byte $kept_bytes" || not_ok "requests: $new_gets"
+grep -q "^GET /v2/alice/resume/blobs/sha256:$(basename "$altered")$" <<<"$new_gets" \
+  && grep -q "blob sha256:$(basename "$altered") in the staging area does not match" "$BERTHD_LOG" \
+  && ok "the altered staged blob was hashed again, refused, and downloaded again" || not_ok "requests: $new_gets"
+[ "$(wc -l <<<"$new_gets")" = 2 ] && ok "no other blob was downloaded again" \
+  || { not_ok "requests: $new_gets"; diag "$(grep berth-pull "$BERTHD_LOG" | tail)"; }
+bctl image inspect $R/alice/resume:v1 >/dev/null 2>&1 && [ ! -e "$P/$stalled" ] && [ ! -e "$partial" ] \
+  && [ ! -e "$altered" ] && ok "the image is whole and its blobs left staging" || not_ok "staging: $(ls "$P")"
 
 # --- concurrent pulls of one image share one download -------------------------
 : > "$SCRATCH/berth.conf"; kill -HUP "$BERTHD_PID"; sleep 0.3

@@ -320,7 +320,54 @@ expect "a user cannot push outside a namespace" 403 DENIED
 req POST "$REG/v2/library/base/blobs/uploads/" -u boss:bosspw
 expect "an admin pushes anywhere" 202
 req POST "$REG/v2/alice/app/blobs/uploads/" -H "Authorization: Bearer $TOKEN"
-expect "alice's token can push" 202
+expect "alice's token for alice/x cannot push to alice/app" 401 UNAUTHORIZED
+expect_header "the new challenge names the scope to ask for" WWW-Authenticate 'scope="repository:alice/app:pull,push"'
+
+# --- tokens carry their scope
+token_for() { # SCOPE... (with the curl arguments in TOKEN_ARGS)
+  local q="service=berth-registry" sc
+  for sc in "$@"; do q="$q&scope=$sc"; done
+  curl -s "${TOKEN_ARGS[@]}" "$REG/token?$q" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+TOKEN_ARGS=("${A[@]}")
+T_APP=$(token_for repository:alice/app:pull,push)
+req POST "$REG/v2/alice/app/blobs/uploads/" -H "Authorization: Bearer $T_APP"
+expect "a token for repository:alice/app:pull,push can push there" 202
+req GET "$REG/v2/alice/tags/tags/list" -H "Authorization: Bearer $T_APP"
+expect "but cannot pull another repository" 401 UNAUTHORIZED
+T_PULL=$(token_for repository:alice/app:pull)
+req POST "$REG/v2/alice/app/blobs/uploads/" -H "Authorization: Bearer $T_PULL"
+expect "a pull-only token cannot push" 401 UNAUTHORIZED
+req GET "$REG/v2/alice/app/blobs/$LAYER" -H "Authorization: Bearer $T_PULL"
+expect "a pull-only token pulls" 200
+T_NONE=$(token_for)
+req GET "$REG/v2/alice/app/blobs/$LAYER" -H "Authorization: Bearer $T_NONE"
+expect "a token without scope pulls nothing" 401 UNAUTHORIZED
+TOKEN_ARGS=(-u bob:bobpw)
+T_BOB=$(token_for repository:alice/app:pull,push)
+req GET "$REG/v2/alice/app/blobs/$LAYER" -H "Authorization: Bearer $T_BOB"
+expect "bob asking for push on alice/app gets pull only (pull works)" 200
+req POST "$REG/v2/alice/app/blobs/uploads/" -H "Authorization: Bearer $T_BOB"
+expect "bob's token does not grant push on alice/app" 403 DENIED
+TOKEN_ARGS=()
+T_ANON=$(token_for "repository:alice/app:pull,push,delete")
+req GET "$REG/v2/alice/app/blobs/$LAYER" -H "Authorization: Bearer $T_ANON"
+expect "an anonymous token pulls what it was granted" 200
+req DELETE "$REG/v2/alice/app/blobs/$LAYER" -H "Authorization: Bearer $T_ANON"
+expect "an anonymous token was granted no delete" 401 UNAUTHORIZED
+req GET "$REG/v2/_catalog" -H "Authorization: Bearer $T_PULL"
+expect "the catalog needs registry:catalog:*" 401 UNAUTHORIZED
+TOKEN_ARGS=("${A[@]}")
+T_CAT=$(token_for 'registry:catalog:*')
+req GET "$REG/v2/_catalog" -H "Authorization: Bearer $T_CAT"
+expect "a registry:catalog:* token lists the catalog" 200
+# A mount needs pull on the source repository in the token too.
+T_M1=$(token_for repository:alice/mounted:pull,push)
+req POST "$REG/v2/alice/mounted/blobs/uploads/?mount=$LAYER&from=alice/app" -H "Authorization: Bearer $T_M1"
+expect "no mount when the token does not cover the source (an upload starts instead)" 202
+T_M2=$(token_for repository:alice/mounted:pull,push repository:alice/app:pull)
+req POST "$REG/v2/alice/mounted/blobs/uploads/?mount=$LAYER&from=alice/app" -H "Authorization: Bearer $T_M2"
+expect "a token covering both repositories mounts" 201
 
 # --- deletes
 req DELETE "$REG/v2/alice/app/manifests/docker" -u bob:bobpw
@@ -356,5 +403,38 @@ req GET "$REG/v2/alice/app/tags/list"
 expect "anonymous pull refused when disabled" 401 UNAUTHORIZED
 req GET "$REG/token?service=berth-registry"
 expect "no anonymous token when anonymous pulls are disabled" 401
+
+# private namespaces: a user pulls, and sees in the catalog, only what they
+# may push to (their namespace, grants), admins everything.
+printf '[auth]\nprivate-namespaces=true\n' > "$SCRATCH/priv.conf"
+mkdir -p "$SCRATCH/pn"
+add_user pn alice alicepw; add_user pn bob bobpw; add_user pn boss bosspw --admin
+"$BERTH_REGISTRY" --config "$SCRATCH/priv.conf" --root "$SCRATCH/pn" user grant bob alice/shared >/dev/null
+"$BERTH_REGISTRY" --config "$SCRATCH/priv.conf" --root "$SCRATCH/pn" --listen 127.0.0.1:5210 >>"$SCRATCH/pn.log" 2>&1 &
+_pids+=($!); _reg_pids+=($!); REG=http://127.0.0.1:5210
+for _ in $(seq 100); do curl -s -o /dev/null "$REG/v1/_ping" && break; sleep 0.05; done
+for who in alice/secret:alice:alicepw alice/shared:alice:alicepw bob/own:bob:bobpw; do
+  repo=${who%%:*}; cred=${who#*:}
+  push_blob "$REG" "$repo" "$D/config" -u "$cred" >/dev/null; push_blob "$REG" "$repo" "$D/layer" -u "$cred" >/dev/null
+  curl -s -o /dev/null -X PUT -u "$cred" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary @"$D/manifest" "$REG/v2/$repo/manifests/v1"
+done
+catalog() { curl -s "$@" "$REG/v2/_catalog" | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["repositories"]))'; }
+[ "$(catalog -u alice:alicepw)" = "alice/secret,alice/shared" ] && ok "alice's catalog lists her repositories only" || not_ok "alice's catalog: $(catalog -u alice:alicepw)"
+[ "$(catalog -u bob:bobpw)" = "alice/shared,bob/own" ] && ok "bob's catalog lists his and the granted one" || not_ok "bob's catalog: $(catalog -u bob:bobpw)"
+[ "$(catalog -u boss:bosspw)" = "alice/secret,alice/shared,bob/own" ] && ok "an admin's catalog lists all" || not_ok "admin's catalog: $(catalog -u boss:bosspw)"
+[ "$(curl -s "$REG/v2/_catalog?n=1" -u bob:bobpw | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["repositories"]))')" = "alice/shared" ] \
+  && ok "a filtered catalog paginates" || not_ok "bob's first page"
+req GET "$REG/v2/alice/secret/manifests/v1" -u bob:bobpw
+expect "bob cannot pull from alice's private namespace" 403 DENIED
+req GET "$REG/v2/alice/shared/manifests/v1" -u bob:bobpw
+expect "bob pulls what he was granted" 200
+req GET "$REG/v2/alice/secret/manifests/v1"
+expect "no anonymous pull of a private namespace" 401 UNAUTHORIZED
+TOKEN_ARGS=(-u bob:bobpw)
+T_BOB=$(token_for repository:alice/secret:pull)
+req GET "$REG/v2/alice/secret/manifests/v1" -H "Authorization: Bearer $T_BOB"
+expect "bob's token for alice/secret grants nothing" 403 DENIED
+assert_match "the refusal says who may pull" 'may not pull from alice/secret: users pull only under \\"bob/\\"' "$(cat "$B")"
 
 finish_registries

@@ -60,19 +60,50 @@ skopeo copy -q --dest-tls-verify=false --dest-creds alice:alicepw oci:gone:lates
 GONE=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://127.0.0.1:5130/alice/gone:latest)
 req DELETE "$REG/v2/alice/gone/manifests/$GONE" "${A[@]}"
 expect "delete the image to collect" 202
-expect_fail "gc refuses while the server runs" 1 "another berth-registry is using $SCRATCH/r; stop it before running gc" \
-  "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc
-kill "$REG_PID_r"; wait "$REG_PID_r" 2>/dev/null
 count_blobs() { find "$SCRATCH/r/blobs" -type f | wc -l; }
 before=$(count_blobs)
-out=$("$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc --dry-run 2>&1)
+# gc while the server runs.
+out=$("$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc 2>&1)
+assert_match "gc spares unreferenced blobs younger than the grace period" "^Removed 0 blobs.*Kept 4 unreferenced blobs younger than the grace period \(3600 s\)" "$(tr '\n' ' ' <<<"$out")"
+out=$("$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc --dry-run --grace 0 2>&1)
 # The manifest, the config and the random layer of "gone", the 24 MiB blob no manifest uses.
 assert_match "gc --dry-run names what it would remove" "^Would remove 4 blobs, [0-9]+ bytes\.$" "$out"
 assert_match "gc --dry-run lists the unreferenced blob" "would remove $BIG" "$out"
 [ "$(count_blobs)" = "$before" ] && ok "gc --dry-run removes nothing" || not_ok "gc --dry-run removed blobs"
-out=$("$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc 2>&1)
-assert_match "gc removes the unreferenced blobs" "^Removed 4 blobs" "$out"
+out=$("$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc --grace 0 2>&1)
+assert_match "gc removes the unreferenced blobs while the server runs" "^Removed 4 blobs" "$out"
 [ "$(count_blobs)" = "$((before - 4))" ] && ok "four files fewer in the store" || not_ok "store has $(count_blobs) files, wanted $((before - 4))"
+expect_fail "gc refuses a negative grace" 2 "unexpected arguments" "$BERTH_REGISTRY" --root "$SCRATCH/r" gc --grace -5
+# A blob collected between its upload and the manifest: the push fails
+# cleanly and succeeds when repeated; nothing half-stored.
+head -c 5000 /dev/urandom > "$SCRATCH/late"; LATE=$(push_blob "$REG" alice/late "$SCRATCH/late" "${A[@]}")
+printf 'cfg' > "$SCRATCH/late.cfg"; LCFG=$(push_blob "$REG" alice/late "$SCRATCH/late.cfg" "${A[@]}")
+"$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc --grace 0 >/dev/null
+image_manifest "$LCFG" 3 "$LATE" 5000 > "$SCRATCH/late.json"
+req PUT "$REG/v2/alice/late/manifests/v1" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$SCRATCH/late.json"
+expect "a manifest whose blobs gc collected is refused" 400 MANIFEST_BLOB_UNKNOWN
+req GET "$REG/v2/alice/late/manifests/v1"
+expect "and nothing is stored" 404 NAME_UNKNOWN
+push_blob "$REG" alice/late "$SCRATCH/late" "${A[@]}" >/dev/null; push_blob "$REG" alice/late "$SCRATCH/late.cfg" "${A[@]}" >/dev/null
+req PUT "$REG/v2/alice/late/manifests/v1" "${A[@]}" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @"$SCRATCH/late.json"
+expect "pushed again, it is stored" 201
+# Pushes while gc runs in a loop (default grace): every push succeeds and
+# every image reads back whole.
+( while [ ! -e "$SCRATCH/gc.stop" ]; do "$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc >/dev/null 2>>"$SCRATCH/gc-loop.err"; done ) &
+gc_loop=$!
+pids=(); for i in 1 2 3 4; do
+  python3 "$MAKE_IMAGE" "$SCRATCH/con$i" --busybox --random-layer 200000 --seed $((40 + i)) >/dev/null
+  skopeo copy -q --dest-tls-verify=false --dest-creds alice:alicepw oci:$SCRATCH/con$i:latest docker://127.0.0.1:5130/alice/con$i:latest & pids+=($!)
+done
+fails=0; for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+touch "$SCRATCH/gc.stop"; wait $gc_loop
+[ $fails = 0 ] && [ ! -s "$SCRATCH/gc-loop.err" ] && ok "4 pushes during a gc loop succeed" || not_ok "$fails pushes failed; gc: $(head -3 "$SCRATCH/gc-loop.err")"
+"$BERTH_REGISTRY" --config "$SCRATCH/empty.conf" --root "$SCRATCH/r" gc --grace 0 >/dev/null
+read_back=0; for i in 1 2 3 4; do
+  skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5130/alice/con$i:latest dir:$SCRATCH/back$i && read_back=$((read_back + 1))
+done
+[ $read_back = 4 ] && ok "every pushed image reads back whole after a gc with no grace" || not_ok "$read_back of 4 read back"
+kill "$REG_PID_r"; wait "$REG_PID_r" 2>/dev/null
 start_registry r 5130 --enable-delete
 check "an image gc kept still copies" skopeo copy -q --src-tls-verify=false docker://127.0.0.1:5130/alice/busybox:latest dir:$SCRATCH/kept
 req GET "$REG/v2/alice/big/blobs/$BIG"

@@ -2,7 +2,7 @@
 # Writes an image archive from layer tarballs, the way other tools do, so
 # the tests have fixtures that berth did not make itself:
 #   make-image.py --format oci|docker [--ref NAME[:TAG]] [--label K=V]...
-#                 [--cmd ARG]... --layer FILE [--layer FILE]... OUT
+#                 [--cmd ARG]... [--volume PATH]... --layer FILE [--layer FILE]... OUT
 # OCI archives keep each layer blob as given (gzip, zstd or plain) and name
 # the image with io.containerd.image.name and org.opencontainers.image.ref.name;
 # docker archives (docker save's classic layout) carry uncompressed layer.tar
@@ -48,6 +48,7 @@ def main():
     p.add_argument("--ref")
     p.add_argument("--label", action="append", default=[])
     p.add_argument("--cmd", action="append")
+    p.add_argument("--volume", action="append", default=[])
     p.add_argument("--layer", action="append", required=True)
     p.add_argument("out")
     a = p.parse_args()
@@ -63,6 +64,8 @@ def main():
         "history": [{"created": created, "created_by": "make-image.py layer %d (%s)" %
                      (i, os.path.basename(f))} for i, f in enumerate(a.layer)],
     }
+    if a.volume:
+        config["config"]["Volumes"] = {v: {} for v in a.volume}
     config_bytes = json.dumps(config, separators=(",", ":")).encode()
 
     with tarfile.open(a.out, "w", format=tarfile.PAX_FORMAT) as tar:

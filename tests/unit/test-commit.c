@@ -249,6 +249,24 @@ test_metadata_only (Fixture *f, gconstpointer data)
   manifest = image_manifest (f, image);
   g_assert_cmpuint (manifest->layers->len, ==, 1);
 
+  /* The whole document: the history grew by one, rootfs is the parent's. */
+  {
+    g_autoptr (JsonObject) doc = berth_commit_get_image_config (f->store, image->id, &error);
+    JsonArray *history;
+
+    g_assert_no_error (error);
+    history = json_object_get_array_member (doc, "history");
+    g_assert_cmpuint (json_array_get_length (history), ==, 2);
+    g_assert_true (
+      json_object_get_boolean_member (json_array_get_object_element (history, 1), "empty_layer"));
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                        json_object_get_object_member (doc, "rootfs"), "diff_ids")),
+                      ==, 1);
+    g_assert_null (berth_commit_get_image_config (f->store, "sha256:0000", &error));
+    g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NO_SUCH_IMAGE);
+    g_clear_error (&error);
+  }
+
   /* The parent's run config was copied, not changed. */
   base_run = berth_commit_get_run_config (f->store, f->base->id, &error);
   g_assert_false (json_object_has_member (base_run, "Labels"));

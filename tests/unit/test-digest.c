@@ -39,6 +39,25 @@ test_streaming (void)
   g_assert_cmpstr (digest, ==, ABC_SHA256);
 }
 
+/* A copy continues from the state it was copied in; the original too. */
+static void
+test_copy (void)
+{
+  g_autoptr (BerthHasher) hasher = berth_hasher_new (BERTH_DIGEST_SHA256);
+  g_autoptr (BerthHasher) copy = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+
+  berth_hasher_update (hasher, "ab", 2);
+  copy = berth_hasher_copy (hasher);
+  berth_hasher_update (hasher, "c", 1);
+  berth_hasher_update (copy, "c", 1);
+  a = berth_hasher_finish (hasher);
+  b = berth_hasher_finish (copy);
+  g_assert_cmpstr (a, ==, ABC_SHA256);
+  g_assert_cmpstr (b, ==, ABC_SHA256);
+}
+
 static void
 test_fd (void)
 {
@@ -103,6 +122,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/digest/known-vectors", test_known_vectors);
   g_test_add_func ("/digest/streaming", test_streaming);
+  g_test_add_func ("/digest/copy", test_copy);
   g_test_add_func ("/digest/fd", test_fd);
   g_test_add_func ("/digest/validate", test_validate);
   return g_test_run ();

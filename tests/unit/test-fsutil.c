@@ -70,10 +70,37 @@ test_all (void)
   g_assert_no_error (error);
 }
 
+static void
+test_list_dir (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("berth-fsutil-XXXXXX", NULL);
+  berth_autofd int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GPtrArray) again = NULL;
+
+  g_assert_cmpint (mkdirat (dfd, "b", 0755), ==, 0);
+  g_assert_true (berth_fs_write_file_at (dfd, "a", "", 0, 0644, &error));
+  g_assert_true (berth_fs_write_file_at (dfd, "B", "", 0, 0644, &error));
+  names = berth_fs_list_dir (dfd, dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (names->len, ==, 3);
+  g_assert_cmpstr (names->pdata[0], ==, "B");
+  g_assert_cmpstr (names->pdata[1], ==, "a");
+  g_assert_cmpstr (names->pdata[2], ==, "b");
+  /* A second listing of the same fd starts from the top again. */
+  again = berth_fs_list_dir (dfd, dir, &error);
+  g_assert_cmpuint (again->len, ==, 3);
+  g_assert_null (berth_fs_list_dir (-1, "nothing", &error));
+  g_assert_nonnull (strstr (error->message, "nothing"));
+  g_assert_true (berth_fs_rm_rf_at (AT_FDCWD, dir, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fsutil/all", test_all);
+  g_test_add_func ("/fsutil/list-dir", test_list_dir);
   return g_test_run ();
 }

@@ -470,6 +470,51 @@ test_write_error (void)
   test_scratch_remove (g_steal_pointer (&dir));
 }
 
+/* Names are bytes: UTF-8 or not, long or not, they come back as they were. */
+static void
+test_names (void)
+{
+  g_autofree char *dir = test_scratch_dir ();
+  g_autofree char *out = g_build_filename (dir, "out", NULL);
+  g_autofree char *src = g_build_filename (dir, "src", NULL);
+  g_autofree char *long_name = g_strnfill (200, 'n');
+  g_autofree char *deep = NULL;
+  g_autofree char *listing = NULL, *want = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (BerthUnpackResult) unpack = { 0 };
+  BerthUnpackOptions uopts = BERTH_UNPACK_OPTIONS_INIT;
+  berth_autofd int root_fd = -1, out_fd = -1, fd = -1;
+  g_auto (BerthLayerDiffResult) result = { 0 };
+  const char *names[] = { "caf\xc3\xa9", "latin\xe9", "sp ace", "new\nline", NULL };
+
+  make_dir (dir, "src", 0755);
+  make_dir (dir, "out", 0755);
+  for (guint i = 0; names[i]; i++)
+    write_file (src, names[i], names[i], 0644);
+  write_file (src, long_name, "long", 0644);
+  deep = g_build_filename (long_name, long_name, NULL);
+  {
+    g_autofree char *d = g_strconcat (long_name, ".d", NULL);
+    g_autofree char *f = g_build_filename (d, long_name, NULL);
+
+    make_dir (src, d, 0755);
+    write_file (src, f, "deep", 0644);
+  }
+  root_fd = open (src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  out_fd = open (out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fd = diff_to_memfd (root_fd, NULL, &result);
+  g_assert_cmpuint (result.n_entries, ==, 7);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  g_assert_true (berth_unpack_layer (fd, out_fd, &uopts, &unpack, NULL, &error));
+  g_assert_no_error (error);
+  listing = test_tree_snapshot (out);
+  want = test_tree_snapshot (src);
+  g_assert_cmpstr (listing, ==, want);
+  close (root_fd), close (out_fd);
+  root_fd = out_fd = -1;
+  test_scratch_remove (g_steal_pointer (&dir));
+}
+
 static void
 test_normalize_paths (void)
 {
@@ -504,6 +549,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layer-diff/refuses-metacopy", test_refuses_metacopy);
   g_test_add_func ("/layer-diff/empty-and-cancelled", test_empty_and_cancelled);
   g_test_add_func ("/layer-diff/write-error", test_write_error);
+  g_test_add_func ("/layer-diff/names", test_names);
   g_test_add_func ("/layer-diff/normalize-paths", test_normalize_paths);
   return g_test_run ();
 }

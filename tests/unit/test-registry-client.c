@@ -24,6 +24,7 @@ typedef struct
   GHashTable *auth_seen; /* path → Authorization header ("" for none) */
   gboolean uploaded;     /* push tests: the blob arrived whole */
   char *manifest_type;   /* push tests: the Content-Type of the manifest PUT */
+  char *range;           /* resume tests: the last Range header ("" for none) */
 } Server;
 
 static Server origin, mirror;
@@ -70,6 +71,7 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
   g_autofree char *content_type = NULL;
   g_autofree char *body = NULL;
   gsize content_length = 0;
+  gint64 range_start = -1;
   g_autofree char *good = blob_digest ();
   g_autofree char *manifest_digest
     = berth_digest_bytes (BERTH_DIGEST_SHA256, MANIFEST, strlen (MANIFEST));
@@ -93,6 +95,8 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
         content_length = g_ascii_strtoull (line + 16, NULL, 10);
       else if (g_ascii_strncasecmp (line, "Content-Type: ", 14) == 0)
         content_type = g_strdup (line + 14);
+      else if (g_ascii_strncasecmp (line, "Range: bytes=", 13) == 0)
+        range_start = g_ascii_strtoll (line + 13, NULL, 10);
     }
   body = g_malloc0 (content_length + 1);
   if (content_length > 0)
@@ -101,11 +105,29 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
   path = parts[1] ? parts[1] : "";
   g_mutex_lock (&server->lock);
   g_hash_table_replace (server->auth_seen, g_strdup (path), g_strdup (auth));
+  g_free (server->range);
+  server->range
+    = range_start >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT "-", range_start) : g_strdup ("");
   g_mutex_unlock (&server->lock);
 
   if (server == &mirror)
     {
-      if (g_str_equal (path, "/good"))
+      g_autofree char *ranged = g_strdup_printf ("/v2/range/r/blobs/%s", good);
+      g_autofree char *unranged = g_strdup_printf ("/v2/norange/r/blobs/%s", good);
+
+      /* A server honouring Range, and one sending the whole blob anyway. */
+      if (g_str_equal (path, ranged) && range_start > 0 && range_start < (gint64)strlen (BLOB))
+        {
+          g_autofree char *headers
+            = g_strdup_printf ("Content-Range: bytes %" G_GINT64_FORMAT "-%zu/%zu\r\n", range_start,
+                               strlen (BLOB) - 1, strlen (BLOB));
+          respond (out, 206, headers, BLOB + range_start);
+        }
+      else if (g_str_equal (path, ranged) && range_start >= (gint64)strlen (BLOB))
+        respond (out, 416, "", "");
+      else if (g_str_equal (path, ranged) || g_str_equal (path, unranged))
+        respond (out, 200, "", BLOB);
+      else if (g_str_equal (path, "/good"))
         respond (out, 200, "", BLOB);
       else if (g_str_equal (path, "/bad"))
         respond (out, 200, "", "layer bytes for the registry client tesT");
@@ -266,6 +288,85 @@ tmp_fd (void)
 
   g_assert_cmpint (fd, >=, 0);
   return fd;
+}
+
+static char *
+range_seen (Server *server)
+{
+  char *value;
+
+  g_mutex_lock (&server->lock);
+  value = g_strdup (server->range);
+  g_mutex_unlock (&server->lock);
+  return value;
+}
+
+static char *
+fd_contents (int fd)
+{
+  char buf[256] = "";
+  ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+
+  g_assert_cmpint (n, >=, 0);
+  return g_strndup (buf, n);
+}
+
+/* A cut download continues where it stopped: the kept bytes are hashed
+ * again and only the rest is asked for; a server that ignores the Range
+ * sends it all; kept bytes that are wrong are replaced by a full download;
+ * the result is always the whole verified blob. */
+static void
+test_resume (void)
+{
+  g_autofree char *registry = g_strdup_printf ("127.0.0.1:%u", mirror.port);
+  g_autofree char *base = berth_registry_base_url (registry, TRUE);
+  g_autoptr (BerthRegistryClient) client = berth_registry_client_new (registry, base, NULL, NULL);
+  g_autofree char *digest = blob_digest ();
+  struct
+  {
+    const char *repository;
+    const char *kept;
+    const char *range; /* asked for */
+    gboolean resumed;
+  } cases[] = {
+    { "range/r", "layer bytes", "11-", TRUE },
+    { "norange/r", "layer bytes", "11-", FALSE },
+    { "range/r", "LAYER BYTES", "0-", FALSE },  /* wrong kept bytes: from 0 again */
+    { "range/r", "", "", FALSE },               /* nothing kept: a plain GET */
+    { "range/r", BLOB, "", TRUE },              /* all kept: no request at all */
+    { "range/r", BLOB " and more", "", FALSE }, /* longer than the blob */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      berth_autofd int fd = tmp_fd ();
+      g_autoptr (GError) error = NULL;
+      g_autofree char *contents = NULL;
+      g_autofree char *range = NULL;
+      gboolean resumed = !cases[i].resumed;
+
+      g_test_message ("case %zu: %s, kept \"%s\"", i, cases[i].repository, cases[i].kept);
+      g_assert_cmpint (write (fd, cases[i].kept, strlen (cases[i].kept)), ==,
+                       strlen (cases[i].kept));
+      g_mutex_lock (&mirror.lock);
+      g_free (mirror.range);
+      mirror.range = g_strdup ("none");
+      g_mutex_unlock (&mirror.lock);
+      g_assert_true (berth_registry_client_resume_blob (client, cases[i].repository, digest,
+                                                        strlen (BLOB), fd, NULL, NULL, NULL,
+                                                        &resumed, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (resumed, ==, cases[i].resumed);
+      contents = fd_contents (fd);
+      g_assert_cmpstr (contents, ==, BLOB);
+      range = range_seen (&mirror);
+      if (*cases[i].range == '\0' && cases[i].resumed)
+        g_assert_cmpstr (range, ==, "none");
+      else if (g_str_equal (cases[i].range, "0-"))
+        g_assert_cmpstr (range, ==, ""); /* the last request: the full one */
+      else
+        g_assert_cmpstr (range, ==, cases[i].range);
+    }
 }
 
 static void
@@ -567,6 +668,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry-client/blob-verified", test_blob_verified);
   g_test_add_func ("/registry-client/redirect-drops-credentials", test_redirect_drops_credentials);
   g_test_add_func ("/registry-client/redirect-tampered", test_redirect_tampered);
+  g_test_add_func ("/registry-client/resume", test_resume);
   g_test_add_func ("/registry-client/unreachable", test_unreachable);
   g_test_add_func ("/registry-client/search", test_search);
   g_test_add_func ("/registry-client/tags", test_tags);

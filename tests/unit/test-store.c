@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "berth-digest.h"
@@ -422,6 +423,49 @@ test_corpus (Fixture *f, gconstpointer data)
   g_assert_cmpuint (berth_store_count_images (f->store), ==, 1);
 }
 
+/* Across a restart, staging/pull keeps verified blobs and cut downloads
+ * named by a digest (for a day); everything else there goes. */
+static void
+test_staged_downloads (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = images_dir (f);
+  g_autofree char *pull = g_build_filename (dir, "staging", "pull", NULL);
+  const char *hex = "4f1cd08b3c7bcbfde2d4a3e6b2a26b49d1b8d1ef0f3c0a41b86a5d9bdb7cbb5e";
+  g_autofree char *verified = g_build_filename (pull, hex, NULL);
+  g_autofree char *partial = g_strdup_printf ("%s/%s.partial", pull, hex);
+  g_autofree char *stale = g_build_filename (
+    pull, "0000000000000000000000000000000000000000000000000000000000000000", NULL);
+  g_autofree char *odd = g_build_filename (pull, "notadigest", NULL);
+  g_autofree char *other = g_strdup_printf ("%s/%s.tmp", pull, hex);
+  g_autofree char *subdir = g_build_filename (
+    pull, "1111111111111111111111111111111111111111111111111111111111111111", NULL);
+  g_autoptr (GError) error = NULL;
+  g_auto (BerthStoreReport) report = { 0 };
+  struct timeval old[2]
+    = { { time (NULL) - 2 * 24 * 3600, 0 }, { time (NULL) - 2 * 24 * 3600, 0 } };
+
+  berth_store_free (f->store);
+  f->store = NULL;
+  g_assert_cmpint (g_mkdir_with_parents (pull, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (subdir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (verified, "v", -1, NULL));
+  g_assert_true (g_file_set_contents (partial, "p", -1, NULL));
+  g_assert_true (g_file_set_contents (stale, "s", -1, NULL));
+  g_assert_cmpint (utimes (stale, old), ==, 0);
+  g_assert_true (g_file_set_contents (odd, "o", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "t", -1, NULL));
+
+  f->store = berth_store_open (f->root, 0, &report, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (verified, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (partial, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (odd, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (subdir, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (report.removed_leftovers, ==, 4);
+}
+
 static void
 test_startup_repair (Fixture *f, gconstpointer data)
 {
@@ -548,6 +592,7 @@ main (int argc, char **argv)
   g_test_add ("/store/tag-and-untag", Fixture, NULL, setup, test_tag_and_untag, teardown);
   g_test_add ("/store/hold", Fixture, NULL, setup, test_hold, teardown);
   g_test_add ("/store/startup-repair", Fixture, NULL, setup, test_startup_repair, teardown);
+  g_test_add ("/store/staged-downloads", Fixture, NULL, setup, test_staged_downloads, teardown);
   g_test_add ("/store/gc", Fixture, NULL, setup, test_gc, teardown);
   g_test_add ("/store/lower-links", Fixture, NULL, setup, test_lower_links, teardown);
   g_test_add ("/store/max-layer-size", Fixture, NULL, setup, test_set_max, teardown);
