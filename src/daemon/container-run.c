@@ -251,7 +251,13 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   if (!berth_store_mount_image (rec->daemon->store, rec->image_id, upper, work, rootfs, &error))
     goto fail;
   /* The user from the container's own files, now that they are there. */
-  data->user = berth_container_resolve_user (rec, rec->user, &error);
+  {
+    /* Without a user given, the numbers the record holds (root, or what
+     * the builder resolved). */
+    g_autofree char *numeric = g_strdup_printf ("%u:%u", rec->uid, rec->gid);
+
+    data->user = berth_container_resolve_user (rec, rec->user ? rec->user : numeric, &error);
+  }
   if (data->user == NULL)
     {
       berth_overlay_unmount (rootfs, NULL);
