@@ -38,6 +38,8 @@ daemon_clear (BerthDaemon *daemon)
   berth_daemon_builds_shutdown (daemon);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
+  berth_daemon_log_times_free (daemon);
+  berth_daemon_exec_watch_free (daemon);
   berth_daemon_volumes_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
@@ -115,6 +117,7 @@ on_name_acquired (GDBusConnection *bus, const char *name, BerthDaemon *daemon)
              berth_cgroup_layout_to_string (daemon->cgroup_layout));
   sd_notify (0, "READY=1");
   update_status (daemon);
+  berth_daemon_execs_ready (daemon);
 }
 
 static void

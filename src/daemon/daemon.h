@@ -39,9 +39,11 @@ typedef struct
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;
-  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
-  GThreadPool *save_pool;      /* one thread: container records are saved in order */
-  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
+  GHashTable *containers;             /* container ID → BerthContainerRec (container.h) */
+  struct _BerthLogTimes *log_times;   /* container-logtimes.c */
+  struct _BerthExecWatch *exec_watch; /* container-execs.c */
+  GThreadPool *save_pool;             /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes;        /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
