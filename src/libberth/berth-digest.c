@@ -2,9 +2,9 @@
 #include "config.h"
 
 #include "berth-digest.h"
+#include "berth-dlopen.h"
 #include "berth-error.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -41,12 +41,8 @@ load_libcrypto (void)
 
   if (g_once_init_enter (&once))
     {
-      void *dl = dlopen (LIBCRYPTO_SONAME, RTLD_NOW | RTLD_NODELETE);
-      const struct
-      {
-        const char *name;
-        void **slot;
-      } symbols[] = {
+      g_autoptr (GError) error = NULL;
+      const BerthDlsym symbols[] = {
         { "EVP_MD_CTX_new", (void **)&crypto.md_ctx_new },
         { "EVP_MD_CTX_free", (void **)&crypto.md_ctx_free },
         { "EVP_MD_CTX_copy_ex", (void **)&crypto.md_ctx_copy_ex },
@@ -59,11 +55,9 @@ load_libcrypto (void)
 
       /* Without it nothing can be verified: an installation this broken
        * cannot go on (libcrypto3 is required by the package). */
-      if (dl == NULL)
-        g_error ("cannot load %s (install libssl3): %s", LIBCRYPTO_SONAME, dlerror ());
-      for (gsize i = 0; i < G_N_ELEMENTS (symbols); i++)
-        if ((*symbols[i].slot = dlsym (dl, symbols[i].name)) == NULL)
-          g_error ("%s has no %s", LIBCRYPTO_SONAME, symbols[i].name);
+      if (!berth_dlopen_symbols (LIBCRYPTO_SONAME, "libssl3", symbols, G_N_ELEMENTS (symbols),
+                                 &error))
+        g_error ("%s", error->message);
       g_once_init_leave (&once, 1);
     }
 }
