@@ -24,21 +24,6 @@
 #define CONTAINER_IFACE "org.berth.berth1.Container"
 #define EXIT_BERTH 125 /* run: berth itself failed, as docker's 125 */
 
-static int usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
-usage_error (const char *verb, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
-}
-
 /* Options end at the first argument that is not one, so that a command's
  * own options (run IMAGE ls -l) stay the command's. */
 static int
@@ -81,18 +66,6 @@ parse_opts (const char *verb, const char *params, const char *summary, const GOp
 }
 
 /* --- D-Bus helpers ------------------------------------------------------------- */
-
-static char *
-container_path (BerthCtl *ctl, const char *name)
-{
-  g_autoptr (GVariant) reply
-    = ctl_call_manager (ctl, "GetContainer", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(o)"));
-  char *path = NULL;
-
-  if (reply)
-    g_variant_get (reply, "(o)", &path);
-  return path;
-}
 
 static GVariant *
 call_container_full (BerthCtl *ctl, const char *path, const char *method, GVariant *args,
@@ -268,7 +241,7 @@ build_create_options (const char *verb, CreateArgs *a)
 
       if (!g_file_get_contents (a->env_files[i], &text, NULL, &error))
         {
-          usage_error (verb, "cannot read --env-file: %s", error->message);
+          ctl_usage_error (verb, "cannot read --env-file: %s", error->message);
           return NULL;
         }
       lines = g_strsplit (text, "\n", -1);
@@ -306,7 +279,7 @@ build_create_options (const char *verb, CreateArgs *a)
       guint64 bytes;
       if (!parse_bytes (a->memory, &bytes))
         {
-          usage_error (verb, "invalid --memory \"%s\" (use e.g. 512m or 1g)", a->memory);
+          ctl_usage_error (verb, "invalid --memory \"%s\" (use e.g. 512m or 1g)", a->memory);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "memory", g_variant_new_uint64 (bytes));
@@ -317,7 +290,7 @@ build_create_options (const char *verb, CreateArgs *a)
       double cpus = g_ascii_strtod (a->cpus, &end);
       if (end == a->cpus || *end || cpus <= 0)
         {
-          usage_error (verb, "invalid --cpus \"%s\" (use e.g. 0.5 or 2)", a->cpus);
+          ctl_usage_error (verb, "invalid --cpus \"%s\" (use e.g. 0.5 or 2)", a->cpus);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "cpus", g_variant_new_double (cpus));
@@ -327,7 +300,7 @@ build_create_options (const char *verb, CreateArgs *a)
       gint64 n;
       if (!g_ascii_string_to_signed (a->pids_limit, 10, 1, G_MAXINT64, &n, NULL))
         {
-          usage_error (verb, "invalid --pids-limit \"%s\" (a positive number)", a->pids_limit);
+          ctl_usage_error (verb, "invalid --pids-limit \"%s\" (a positive number)", a->pids_limit);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "pids-limit", g_variant_new_int64 (n));
@@ -342,7 +315,7 @@ build_create_options (const char *verb, CreateArgs *a)
                                                               : g_find_program_in_path (a->runtime);
       if (path == NULL)
         {
-          usage_error (verb, "--runtime %s: no such program", a->runtime);
+          ctl_usage_error (verb, "--runtime %s: no such program", a->runtime);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "runtime", g_variant_new_string (path));
@@ -758,7 +731,7 @@ ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
   if (argc < 2)
     {
       create_args_clear (&a);
-      usage_error ("run", "no image given");
+      ctl_usage_error ("run", "no image given");
       return EXIT_BERTH;
     }
   path = create_container (ctl, "run", &a, argc, argv);
@@ -806,7 +779,7 @@ ctl_verb_create (BerthCtl *ctl, int argc, char **argv)
   if (argc < 2)
     {
       create_args_clear (&a);
-      return usage_error ("create", "no image given");
+      return ctl_usage_error ("create", "no image given");
     }
   path = create_container (ctl, "create", &a, argc, argv);
   create_args_clear (&a);
@@ -832,12 +805,12 @@ ctl_verb_start (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("start", "no container given");
+    return ctl_usage_error ("start", "no container given");
   if (attach && argc > 2)
-    return usage_error ("start", "--attach takes one container");
+    return ctl_usage_error ("start", "--attach takes one container");
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) reply = NULL;
 
       if (path == NULL)
@@ -874,10 +847,10 @@ for_each (BerthCtl *ctl, int argc, char **argv, const char *verb, PerContainer f
   int ret = CTL_EXIT_OK;
 
   if (argc < 2)
-    return usage_error (verb, "no container given");
+    return ctl_usage_error (verb, "no container given");
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) reply = NULL;
 
       if (path == NULL || (reply = fn (ctl, path, data)) == NULL)
@@ -915,7 +888,7 @@ ctl_verb_stop (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (timeout < 0)
-    return usage_error ("stop", "--time must not be negative");
+    return ctl_usage_error ("stop", "--time must not be negative");
   return for_each (ctl, argc, argv, "stop", do_stop, GUINT_TO_POINTER (timeout), TRUE);
 }
 
@@ -1072,7 +1045,7 @@ ctl_verb_ps (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
-    return usage_error (argv[0], "unexpected argument \"%s\"", argv[1]);
+    return ctl_usage_error (argv[0], "unexpected argument \"%s\"", argv[1]);
   reply = ctl_call_manager (ctl, "ListContainers", NULL, G_VARIANT_TYPE ("(a(sssssixo))"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
@@ -1223,11 +1196,11 @@ ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("inspect", "no container given");
+    return ctl_usage_error ("inspect", "no container given");
   json_builder_begin_array (b);
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) props = path ? get_props (ctl, path) : NULL;
 
       if (props == NULL)
@@ -1335,17 +1308,17 @@ ctl_verb_logs (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("logs", argc < 2 ? "no container given" : "one container at a time");
+    return ctl_usage_error ("logs", argc < 2 ? "no container given" : "one container at a time");
   {
     g_autoptr (GError) error = NULL;
 
     if ((since && !berth_time_parse (since, now, &filter.since, &error))
         || (until && !berth_time_parse (until, now, &filter.until, &error)))
-      return usage_error ("logs", "%s", error->message);
+      return ctl_usage_error ("logs", "%s", error->message);
   }
   filter.timestamps = timestamps;
   filter.tail = tail;
-  path = container_path (ctl, argv[1]);
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
   fd = open_log (ctl, path);
@@ -1459,8 +1432,8 @@ ctl_verb_top (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("top", argc < 2 ? "no container given" : "one container at a time");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("top", argc < 2 ? "no container given" : "one container at a time");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL || (props = get_props (ctl, path)) == NULL)
     return CTL_EXIT_FAILURE;
   if (prop_i64 (props, "Pid") <= 0)
@@ -1498,8 +1471,8 @@ ctl_verb_status (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("status", argc < 2 ? "no container given" : "one container at a time");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("status", argc < 2 ? "no container given" : "one container at a time");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL || (props = get_props (ctl, path)) == NULL)
     return CTL_EXIT_FAILURE;
   state = prop_str (props, "State");
@@ -1616,10 +1589,10 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : EXIT_BERTH;
   if (argc < 3)
     {
-      usage_error ("exec", argc < 2 ? "no container given" : "no command given");
+      ctl_usage_error ("exec", argc < 2 ? "no container given" : "no command given");
       return EXIT_BERTH;
     }
-  path = container_path (ctl, argv[1]);
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return EXIT_BERTH;
   at.path = path;

@@ -11,6 +11,7 @@
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
+#include "berth-json.h"
 #include "berth-overlay.h"
 #include "container.h"
 #include "volume.h"
@@ -140,9 +141,6 @@ add_strv (JsonBuilder *b, const char *key, char **strv)
 static void
 add_settings (JsonBuilder *b, BerthContainerRec *rec)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-
   json_builder_set_member_name (b, "Image");
   json_builder_add_string_value (b, rec->image);
   json_builder_set_member_name (b, "ImageId");
@@ -179,15 +177,7 @@ add_settings (JsonBuilder *b, BerthContainerRec *rec)
   json_builder_add_int_value (b, rec->pids_limit);
   json_builder_set_member_name (b, "Runtime");
   json_builder_add_string_value (b, rec->runtime);
-  json_builder_set_member_name (b, "Labels");
-  json_builder_begin_object (b);
-  g_hash_table_iter_init (&iter, rec->labels);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      json_builder_set_member_name (b, key);
-      json_builder_add_string_value (b, value);
-    }
-  json_builder_end_object (b);
+  berth_json_add_string_map (b, "Labels", rec->labels);
   json_builder_set_member_name (b, "Mounts");
   json_builder_begin_array (b);
   for (guint i = 0; i < rec->mounts->len; i++)
@@ -310,7 +300,6 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
 {
   g_autoptr (BerthContainerRec) rec = berth_container_rec_new (daemon);
   JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonObject *labels;
 
   if (o == NULL || !json_object_has_member (o, "Id") || !json_object_has_member (o, "Name")
       || !json_object_has_member (o, "ImageId"))
@@ -350,18 +339,7 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
   rec->runtime = get_str (o, "Runtime");
   if (rec->runtime == NULL)
     rec->runtime = g_strdup (daemon->config->runtime);
-  labels
-    = json_object_has_member (o, "Labels") ? json_object_get_object_member (o, "Labels") : NULL;
-  if (labels)
-    {
-      g_autoptr (GList) members = json_object_get_members (labels);
-      for (GList *l = members; l; l = l->next)
-        {
-          const char *v = json_object_get_string_member_with_default (labels, l->data, NULL);
-          if (v)
-            g_hash_table_insert (rec->labels, g_strdup (l->data), g_strdup (v));
-        }
-    }
+  berth_json_get_string_map (o, "Labels", rec->labels);
   if (!get_mounts (o, rec->mounts, error))
     return NULL;
   if (!state_from_string (json_object_get_string_member_with_default (o, "State", ""), &rec->state))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "berth-config.h"
 #include "berth-host.h"
@@ -58,6 +59,10 @@ gboolean berth_daemon_lock_root (BerthDaemon *daemon, GError **error);
 
 /* daemon-cgroup.c: where this berthd's containers' cgroups live. */
 gboolean berth_daemon_setup_cgroups (BerthDaemon *daemon, GError **error);
+
+/* daemon-fd.c: a dup of the fd that HANDLE names in a call's FD_LIST, or -1
+ * with an InvalidArgument error naming WHAT ("the tar") when none came. */
+int berth_daemon_take_fd (GUnixFDList *fd_list, GVariant *handle, const char *what, GError **error);
 
 /* daemon-log.c */
 void berth_daemon_log_setup (gboolean debug);

@@ -8,18 +8,7 @@
 boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
-out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
-[ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
-in_sandbox systemctl daemon-reload
-in_sandbox busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
-# The sandbox's root is itself an overlay, which cannot hold an overlay's
-# upper directory: the storage root gets a tmpfs, as on the test machines.
-in_sandbox systemctl stop berthd 2>/dev/null
-in_sandbox mkdir -p /var/lib/berth
-in_sandbox mount -t tmpfs -o mode=0711 berth-state /var/lib/berth
-in_sandbox "$SOURCE_DIR/tests/lib/make-busybox-image" tar /tmp/busybox.tar.gz >/dev/null 2>&1
-out=$(bctl import /tmp/busybox.tar.gz busybox 2>&1); rc=$?
-[ $rc = 0 ] && ok "busybox imports" || { echo "Bail out! import failed: $out"; exit 1; }
+install_berth
 
 id=$(bctl run -d --name web --memory 64m --pids-limit 40 --cpus 0.5 busybox \
   sh -c 'echo hello-journal; echo oops-journal >&2; exec sleep 300' 2>&1)
