@@ -91,8 +91,8 @@ ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args, const GVari
 }
 
 GVariant *
-ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GUnixFDList *fd_list,
-                           const GVariantType *reply_type)
+ctl_call_object (BerthCtl *ctl, const char *path, const char *iface, const char *method,
+                 GVariant *args, GUnixFDList *fd_list, const GVariantType *reply_type)
 {
   g_autoptr (GError) error = NULL;
   GDBusConnection *bus = ctl_bus (ctl);
@@ -105,10 +105,38 @@ ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GU
         g_variant_unref (g_variant_ref_sink (args));
       return NULL;
     }
-  reply = g_dbus_connection_call_with_unix_fd_list_sync (
-    bus, BERTH_BUS_NAME, BERTH_MANAGER_PATH, "org.berth.berth1.Manager", method, args, reply_type,
-    G_DBUS_CALL_FLAGS_NONE, G_MAXINT, fd_list, NULL, NULL, &error);
+  reply = g_dbus_connection_call_with_unix_fd_list_sync (bus, BERTH_BUS_NAME, path, iface, method,
+                                                         args, reply_type, G_DBUS_CALL_FLAGS_NONE,
+                                                         G_MAXINT, fd_list, NULL, NULL, &error);
   if (reply == NULL)
     ctl_print_call_error (ctl, error);
   return reply;
+}
+
+void
+ctl_cancel (BerthCtl *ctl, const char *path, const char *interface)
+{
+  /* Not waited for: the object's end (a signal) says how it went. */
+  g_dbus_connection_call (ctl->bus, BERTH_BUS_NAME, path, interface, "Cancel", NULL, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+}
+
+GVariant *
+ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GUnixFDList *fd_list,
+                           const GVariantType *reply_type)
+{
+  return ctl_call_object (ctl, BERTH_MANAGER_PATH, "org.berth.berth1.Manager", method, args,
+                          fd_list, reply_type);
+}
+
+char *
+ctl_container_path (BerthCtl *ctl, const char *name)
+{
+  g_autoptr (GVariant) reply
+    = ctl_call_manager (ctl, "GetContainer", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(o)"));
+  char *path = NULL;
+
+  if (reply)
+    g_variant_get (reply, "(o)", &path);
+  return path;
 }

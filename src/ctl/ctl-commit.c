@@ -3,61 +3,11 @@
  * as a list, or its whole file system as a tar. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
-#include <stdio.h>
-#include <unistd.h>
-
-#include "berth-error.h"
 #include "berth-fd.h"
 #include "ctl.h"
 
 #define CONTAINER_IFACE "org.berth.berth1.Container"
 #define IMAGE_IFACE "org.berth.berth1.Image"
-
-static int usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
-usage_error (const char *verb, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
-}
-
-static char *
-container_path (BerthCtl *ctl, const char *name)
-{
-  g_autoptr (GVariant) reply
-    = ctl_call_manager (ctl, "GetContainer", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(o)"));
-  char *path = NULL;
-
-  if (reply)
-    g_variant_get (reply, "(o)", &path);
-  return path;
-}
-
-/* Calls a Container or Image method; prints the error line on failure. */
-static GVariant *
-call (BerthCtl *ctl, const char *path, const char *iface, const char *method, GVariant *args,
-      GUnixFDList *fds, const GVariantType *reply_type)
-{
-  g_autoptr (GError) error = NULL;
-  GVariant *reply;
-
-  reply = g_dbus_connection_call_with_unix_fd_list_sync (
-    ctl->bus, BERTH_BUS_NAME, path, iface, method, args, reply_type, G_DBUS_CALL_FLAGS_NONE,
-    G_MAXINT, fds, NULL, NULL, &error);
-  if (reply == NULL)
-    ctl_print_call_error (ctl, error);
-  return reply;
-}
 
 int
 ctl_verb_commit (BerthCtl *ctl, int argc, char **argv)
@@ -91,7 +41,7 @@ ctl_verb_commit (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2 || argc > 3)
-    return usage_error ("commit", argc < 2 ? "no container given" : "too many arguments");
+    return ctl_usage_error ("commit", argc < 2 ? "no container given" : "too many arguments");
   if (pause)
     {
       gboolean value;
@@ -101,7 +51,7 @@ ctl_verb_commit (BerthCtl *ctl, int argc, char **argv)
       else if (g_str_equal (pause, "false") || g_str_equal (pause, "0"))
         value = FALSE;
       else
-        return usage_error ("commit", "--pause takes true or false, not \"%s\"", pause);
+        return ctl_usage_error ("commit", "--pause takes true or false, not \"%s\"", pause);
       g_variant_builder_add (&options, "{sv}", "pause", g_variant_new_boolean (value));
     }
   if (message)
@@ -112,19 +62,19 @@ ctl_verb_commit (BerthCtl *ctl, int argc, char **argv)
     g_variant_builder_add (&options, "{sv}", "changes",
                            g_variant_new_strv ((const char *const *)changes, -1));
 
-  path = container_path (ctl, argv[1]);
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
-  reply
-    = call (ctl, path, CONTAINER_IFACE, "Commit",
-            g_variant_new ("(s@a{sv})", argc == 3 ? argv[2] : "", g_variant_builder_end (&options)),
-            NULL, G_VARIANT_TYPE ("(o)"));
+  reply = ctl_call_object (
+    ctl, path, CONTAINER_IFACE, "Commit",
+    g_variant_new ("(s@a{sv})", argc == 3 ? argv[2] : "", g_variant_builder_end (&options)), NULL,
+    G_VARIANT_TYPE ("(o)"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
   g_variant_get (reply, "(o)", &image_path);
   g_clear_pointer (&reply, g_variant_unref);
-  reply = call (ctl, image_path, "org.freedesktop.DBus.Properties", "Get",
-                g_variant_new ("(ss)", IMAGE_IFACE, "Id"), NULL, G_VARIANT_TYPE ("(v)"));
+  reply = ctl_call_object (ctl, image_path, "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new ("(ss)", IMAGE_IFACE, "Id"), NULL, G_VARIANT_TYPE ("(v)"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
   g_variant_get (reply, "(v)", &id);
@@ -153,11 +103,12 @@ ctl_verb_diff (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("diff", argc < 2 ? "no container given" : "too many arguments");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("diff", argc < 2 ? "no container given" : "too many arguments");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
-  reply = call (ctl, path, CONTAINER_IFACE, "GetChanges", NULL, NULL, G_VARIANT_TYPE ("(a(ss))"));
+  reply = ctl_call_object (ctl, path, CONTAINER_IFACE, "GetChanges", NULL, NULL,
+                           G_VARIANT_TYPE ("(a(ss))"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
   g_variant_get (reply, "(a(ss))", &iter);
@@ -209,47 +160,16 @@ ctl_verb_export (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("export", argc < 2 ? "no container given" : "too many arguments");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("export", argc < 2 ? "no container given" : "too many arguments");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
 
-  if (output && !g_str_equal (output, "-"))
-    {
-      g_autofree char *dir = g_path_get_dirname (output);
-      g_autofree char *base = g_path_get_basename (output);
-
-      tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-      fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0644);
-      if (fd < 0)
-        {
-          g_printerr ("berthctl export: cannot create %s: %s\n", output, g_strerror (errno));
-          return CTL_EXIT_FAILURE;
-        }
-    }
-  else if (isatty (STDOUT_FILENO))
-    {
-      g_printerr ("berthctl export: refusing to write a tar to a terminal; use -o FILE or "
-                  "redirect standard output\n");
-      return CTL_EXIT_FAILURE;
-    }
-  else
-    fd = dup (STDOUT_FILENO);
-
+  fd = ctl_output_file_open ("export", output, "a tar", &tmp);
+  if (fd < 0)
+    return CTL_EXIT_FAILURE;
   g_unix_fd_list_append (fds, fd, NULL);
-  reply = call (ctl, path, CONTAINER_IFACE, "Export", g_variant_new ("(ha{sv})", 0, NULL), fds,
-                G_VARIANT_TYPE ("()"));
-  if (reply == NULL || (tmp && fsync (fd) < 0))
-    {
-      if (tmp)
-        g_unlink (tmp);
-      return CTL_EXIT_FAILURE;
-    }
-  if (tmp && g_rename (tmp, output) < 0)
-    {
-      g_printerr ("berthctl export: cannot rename %s to %s: %s\n", tmp, output, g_strerror (errno));
-      g_unlink (tmp);
-      return CTL_EXIT_FAILURE;
-    }
-  return CTL_EXIT_OK;
+  reply = ctl_call_object (ctl, path, CONTAINER_IFACE, "Export",
+                           g_variant_new ("(ha{sv})", 0, NULL), fds, G_VARIANT_TYPE ("()"));
+  return ctl_output_file_finish ("export", fd, tmp, output, reply != NULL);
 }

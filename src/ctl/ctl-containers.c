@@ -18,25 +18,11 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "berth-time.h"
 #include "ctl.h"
 
 #define CONTAINER_IFACE "org.berth.berth1.Container"
 #define EXIT_BERTH 125 /* run: berth itself failed, as docker's 125 */
-
-static int usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
-usage_error (const char *verb, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
-}
 
 /* Options end at the first argument that is not one, so that a command's
  * own options (run IMAGE ls -l) stay the command's. */
@@ -80,18 +66,6 @@ parse_opts (const char *verb, const char *params, const char *summary, const GOp
 }
 
 /* --- D-Bus helpers ------------------------------------------------------------- */
-
-static char *
-container_path (BerthCtl *ctl, const char *name)
-{
-  g_autoptr (GVariant) reply
-    = ctl_call_manager (ctl, "GetContainer", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(o)"));
-  char *path = NULL;
-
-  if (reply)
-    g_variant_get (reply, "(o)", &path);
-  return path;
-}
 
 static GVariant *
 call_container_full (BerthCtl *ctl, const char *path, const char *method, GVariant *args,
@@ -267,7 +241,7 @@ build_create_options (const char *verb, CreateArgs *a)
 
       if (!g_file_get_contents (a->env_files[i], &text, NULL, &error))
         {
-          usage_error (verb, "cannot read --env-file: %s", error->message);
+          ctl_usage_error (verb, "cannot read --env-file: %s", error->message);
           return NULL;
         }
       lines = g_strsplit (text, "\n", -1);
@@ -305,7 +279,7 @@ build_create_options (const char *verb, CreateArgs *a)
       guint64 bytes;
       if (!parse_bytes (a->memory, &bytes))
         {
-          usage_error (verb, "invalid --memory \"%s\" (use e.g. 512m or 1g)", a->memory);
+          ctl_usage_error (verb, "invalid --memory \"%s\" (use e.g. 512m or 1g)", a->memory);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "memory", g_variant_new_uint64 (bytes));
@@ -316,7 +290,7 @@ build_create_options (const char *verb, CreateArgs *a)
       double cpus = g_ascii_strtod (a->cpus, &end);
       if (end == a->cpus || *end || cpus <= 0)
         {
-          usage_error (verb, "invalid --cpus \"%s\" (use e.g. 0.5 or 2)", a->cpus);
+          ctl_usage_error (verb, "invalid --cpus \"%s\" (use e.g. 0.5 or 2)", a->cpus);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "cpus", g_variant_new_double (cpus));
@@ -326,7 +300,7 @@ build_create_options (const char *verb, CreateArgs *a)
       gint64 n;
       if (!g_ascii_string_to_signed (a->pids_limit, 10, 1, G_MAXINT64, &n, NULL))
         {
-          usage_error (verb, "invalid --pids-limit \"%s\" (a positive number)", a->pids_limit);
+          ctl_usage_error (verb, "invalid --pids-limit \"%s\" (a positive number)", a->pids_limit);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "pids-limit", g_variant_new_int64 (n));
@@ -341,7 +315,7 @@ build_create_options (const char *verb, CreateArgs *a)
                                                               : g_find_program_in_path (a->runtime);
       if (path == NULL)
         {
-          usage_error (verb, "--runtime %s: no such program", a->runtime);
+          ctl_usage_error (verb, "--runtime %s: no such program", a->runtime);
           return NULL;
         }
       g_variant_builder_add (&b, "{sv}", "runtime", g_variant_new_string (path));
@@ -380,7 +354,13 @@ build_create_options (const char *verb, CreateArgs *a)
       "Read environment variables from a file",                                                         \
       "FILE" },                                                                                         \
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(a).workdir, "Working directory inside", "DIR" },        \
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &(a).user, "Run as uid[:gid]", "UID[:GID]" },                \
+    { "user",                                                                                           \
+      'u',                                                                                              \
+      0,                                                                                                \
+      G_OPTION_ARG_STRING,                                                                              \
+      &(a).user,                                                                                        \
+      "Run as a user of the container (name or number, optionally with a group)",                       \
+      "USER[:GROUP]" },                                                                                 \
     { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(a).hostname, "The container's host name", "NAME" },    \
     { "entrypoint",                                                                                     \
       0,                                                                                                \
@@ -719,6 +699,16 @@ print_id (BerthCtl *ctl, const char *path)
 
 /* --- run, create, start ----------------------------------------------------------------- */
 
+/* Nobody attaches: berthd keeps a terminal and logs its output. */
+static GVariant *
+detached_start_options (void)
+{
+  g_auto (GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  g_variant_builder_add (&b, "{sv}", "log-terminal", g_variant_new_boolean (TRUE));
+  return g_variant_new ("(a{sv})", &b);
+}
+
 int
 ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
 {
@@ -741,7 +731,7 @@ ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
   if (argc < 2)
     {
       create_args_clear (&a);
-      usage_error ("run", "no image given");
+      ctl_usage_error ("run", "no image given");
       return EXIT_BERTH;
     }
   path = create_container (ctl, "run", &a, argc, argv);
@@ -752,8 +742,8 @@ ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
     }
   if (a.detach)
     {
-      g_autoptr (GVariant) reply = call_container (
-        ctl, path, "Start", g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE ("(a{sv})"));
+      g_autoptr (GVariant) reply = call_container (ctl, path, "Start", detached_start_options (),
+                                                   G_VARIANT_TYPE ("(a{sv})"));
       create_args_clear (&a);
       if (reply == NULL)
         return EXIT_BERTH;
@@ -789,7 +779,7 @@ ctl_verb_create (BerthCtl *ctl, int argc, char **argv)
   if (argc < 2)
     {
       create_args_clear (&a);
-      return usage_error ("create", "no image given");
+      return ctl_usage_error ("create", "no image given");
     }
   path = create_container (ctl, "create", &a, argc, argv);
   create_args_clear (&a);
@@ -815,12 +805,12 @@ ctl_verb_start (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("start", "no container given");
+    return ctl_usage_error ("start", "no container given");
   if (attach && argc > 2)
-    return usage_error ("start", "--attach takes one container");
+    return ctl_usage_error ("start", "--attach takes one container");
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) reply = NULL;
 
       if (path == NULL)
@@ -837,7 +827,7 @@ ctl_verb_start (BerthCtl *ctl, int argc, char **argv)
           tty = strstr (prop_str (props, "Config"), "\"Tty\":true") != NULL;
           return run_attached (ctl, path, interactive, tty);
         }
-      reply = call_container (ctl, path, "Start", g_variant_new ("(a{sv})", NULL),
+      reply = call_container (ctl, path, "Start", detached_start_options (),
                               G_VARIANT_TYPE ("(a{sv})"));
       if (reply == NULL)
         return CTL_EXIT_FAILURE;
@@ -857,10 +847,10 @@ for_each (BerthCtl *ctl, int argc, char **argv, const char *verb, PerContainer f
   int ret = CTL_EXIT_OK;
 
   if (argc < 2)
-    return usage_error (verb, "no container given");
+    return ctl_usage_error (verb, "no container given");
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) reply = NULL;
 
       if (path == NULL || (reply = fn (ctl, path, data)) == NULL)
@@ -898,7 +888,7 @@ ctl_verb_stop (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (timeout < 0)
-    return usage_error ("stop", "--time must not be negative");
+    return ctl_usage_error ("stop", "--time must not be negative");
   return for_each (ctl, argc, argv, "stop", do_stop, GUINT_TO_POINTER (timeout), TRUE);
 }
 
@@ -1055,7 +1045,7 @@ ctl_verb_ps (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
-    return usage_error (argv[0], "unexpected argument \"%s\"", argv[1]);
+    return ctl_usage_error (argv[0], "unexpected argument \"%s\"", argv[1]);
   reply = ctl_call_manager (ctl, "ListContainers", NULL, G_VARIANT_TYPE ("(a(sssssixo))"));
   if (reply == NULL)
     return CTL_EXIT_FAILURE;
@@ -1206,11 +1196,11 @@ ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("inspect", "no container given");
+    return ctl_usage_error ("inspect", "no container given");
   json_builder_begin_array (b);
   for (int i = 1; i < argc; i++)
     {
-      g_autofree char *path = container_path (ctl, argv[i]);
+      g_autofree char *path = ctl_container_path (ctl, argv[i]);
       g_autoptr (GVariant) props = path ? get_props (ctl, path) : NULL;
 
       if (props == NULL)
@@ -1229,22 +1219,28 @@ ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv)
 /* --- logs ------------------------------------------------------------------------------- */
 
 static int
-open_log (BerthCtl *ctl, const char *path)
+open_log_method (BerthCtl *ctl, const char *path, const char *method, gboolean quiet)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GUnixFDList) fds = NULL;
-  g_autoptr (GVariant) reply = call_container_full (ctl, path, "OpenLog", NULL, NULL, &fds,
-                                                    G_VARIANT_TYPE ("(h)"), -1, &error);
+  g_autoptr (GVariant) reply
+    = call_container_full (ctl, path, method, NULL, NULL, &fds, G_VARIANT_TYPE ("(h)"), -1, &error);
   gint32 index;
 
   if (reply == NULL)
     {
-      if (ctl->bus)
+      if (ctl->bus && !quiet)
         ctl_print_call_error (ctl, error);
       return -1;
     }
   g_variant_get (reply, "(h)", &index);
   return fds ? g_unix_fd_list_get (fds, index, NULL) : -1;
+}
+
+static int
+open_log (BerthCtl *ctl, const char *path)
+{
+  return open_log_method (ctl, path, "OpenLog", FALSE);
 }
 
 static void
@@ -1283,40 +1279,65 @@ print_tail (int fd, int lines)
 int
 ctl_verb_logs (BerthCtl *ctl, int argc, char **argv)
 {
-  gboolean follow = FALSE;
+  gboolean follow = FALSE, timestamps = FALSE;
   int tail = -1;
+  g_autofree char *since = NULL, *until = NULL;
   g_autofree char *path = NULL;
   berth_autofd int fd = -1;
+  berth_autofd int times_fd = -1;
+  g_autoptr (CtlLogReader) reader = NULL;
+  CtlLogFilter filter = { 0 };
   const GOptionEntry entries[] = {
     { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing new output until it exits",
       NULL },
     { "tail", 'n', 0, G_OPTION_ARG_INT, &tail, "Only the last N lines", "N" },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      "Only lines written since then (2026-11-23T18:00:00Z, 2026-11-23, Unix seconds, or 10m "
+      "ago)",
+      "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Only lines written until then (same forms)",
+      "TIME" },
+    { "timestamps", 't', 0, G_OPTION_ARG_NONE, &timestamps,
+      "Prefix each line with the time it was written", NULL },
     { NULL },
   };
   int r = parse_opts ("logs", "CONTAINER", "Print what a container wrote to stdout and stderr.",
                       entries, &argc, &argv);
+  gint64 now = g_get_real_time ();
 
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("logs", argc < 2 ? "no container given" : "one container at a time");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("logs", argc < 2 ? "no container given" : "one container at a time");
+  {
+    g_autoptr (GError) error = NULL;
+
+    if ((since && !berth_time_parse (since, now, &filter.since, &error))
+        || (until && !berth_time_parse (until, now, &filter.until, &error)))
+      return ctl_usage_error ("logs", "%s", error->message);
+  }
+  filter.timestamps = timestamps;
+  filter.tail = tail;
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
   fd = open_log (ctl, path);
   if (fd < 0)
     return CTL_EXIT_FAILURE;
-  print_tail (fd, tail);
-  while (follow)
+  /* An older berthd records no times: every line is as old as the log. */
+  times_fd = open_log_method (ctl, path, "OpenLogTimes", TRUE);
+  reader = ctl_log_reader_new (fd, times_fd, &filter);
+  if (!follow)
+    {
+      ctl_log_reader_print (reader, TRUE);
+      return CTL_EXIT_OK;
+    }
+  for (;;)
     {
       g_autoptr (GVariant) props = get_props (ctl, path);
       gboolean running = props && g_str_equal (prop_str (props, "State"), "running");
-      char buf[65536];
-      gssize n;
 
-      while ((n = read (fd, buf, sizeof buf)) > 0)
-        write_all (STDOUT_FILENO, buf, n);
-      if (!running)
+      if (!ctl_log_reader_print (reader, !running) || !running)
         break;
       g_usleep (200 * 1000);
     }
@@ -1411,8 +1432,8 @@ ctl_verb_top (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("top", argc < 2 ? "no container given" : "one container at a time");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("top", argc < 2 ? "no container given" : "one container at a time");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL || (props = get_props (ctl, path)) == NULL)
     return CTL_EXIT_FAILURE;
   if (prop_i64 (props, "Pid") <= 0)
@@ -1450,8 +1471,8 @@ ctl_verb_status (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("status", argc < 2 ? "no container given" : "one container at a time");
-  path = container_path (ctl, argv[1]);
+    return ctl_usage_error ("status", argc < 2 ? "no container given" : "one container at a time");
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL || (props = get_props (ctl, path)) == NULL)
     return CTL_EXIT_FAILURE;
   state = prop_str (props, "State");
@@ -1547,7 +1568,8 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
     { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a pseudo-terminal", NULL },
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "KEY=VALUE" },
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory inside", "DIR" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as uid[:gid]", "UID[:GID]" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
+      "Run as a user of the container (name or number, optionally with a group)", "USER[:GROUP]" },
     { NULL },
   };
   Attach at = { .ctl = ctl, .terminal = -1, .exit_code = EXIT_BERTH };
@@ -1567,10 +1589,10 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : EXIT_BERTH;
   if (argc < 3)
     {
-      usage_error ("exec", argc < 2 ? "no container given" : "no command given");
+      ctl_usage_error ("exec", argc < 2 ? "no container given" : "no command given");
       return EXIT_BERTH;
     }
-  path = container_path (ctl, argv[1]);
+  path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return EXIT_BERTH;
   at.path = path;

@@ -17,21 +17,6 @@
 
 #define IMAGE_IFACE "org.berth.berth1.Image"
 
-static int usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
-usage_error (const char *verb, const char *format, ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
-}
-
 static char *
 short_id (const char *id)
 {
@@ -120,7 +105,7 @@ ctl_verb_images (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 2)
-    return usage_error ("images", "unexpected argument \"%s\"", argv[2]);
+    return ctl_usage_error ("images", "unexpected argument \"%s\"", argv[2]);
   if (argc == 2)
     g_variant_builder_add (&filters, "{sv}", "reference", g_variant_new_string (argv[1]));
 
@@ -282,9 +267,9 @@ ctl_verb_import (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("import", "missing FILE (or - for standard input)");
+    return ctl_usage_error ("import", "missing FILE (or - for standard input)");
   if (argc > 3)
-    return usage_error ("import", "unexpected argument \"%s\"", argv[3]);
+    return ctl_usage_error ("import", "unexpected argument \"%s\"", argv[3]);
   if (argc == 3)
     {
       g_autoptr (GError) error = NULL;
@@ -342,7 +327,7 @@ ctl_verb_load (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
-    return usage_error ("load", "unexpected argument \"%s\"", argv[1]);
+    return ctl_usage_error ("load", "unexpected argument \"%s\"", argv[1]);
   fd = open_input ("load", input, TRUE);
   if (fd < 0)
     return CTL_EXIT_FAILURE;
@@ -390,52 +375,21 @@ ctl_verb_save (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("save", "name at least one image");
+    return ctl_usage_error ("save", "name at least one image");
   if (format && !g_str_equal (format, "oci") && !g_str_equal (format, "docker"))
-    return usage_error ("save", "unknown format \"%s\": use oci or docker", format);
+    return ctl_usage_error ("save", "unknown format \"%s\": use oci or docker", format);
   if (format)
     g_variant_builder_add (&options, "{sv}", "format", g_variant_new_string (format));
 
-  if (output && !g_str_equal (output, "-"))
-    {
-      g_autofree char *dir = g_path_get_dirname (output);
-      g_autofree char *base = g_path_get_basename (output);
-
-      tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-      fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0644);
-      if (fd < 0)
-        {
-          g_printerr ("berthctl save: cannot create %s: %s\n", output, g_strerror (errno));
-          return CTL_EXIT_FAILURE;
-        }
-    }
-  else if (isatty (STDOUT_FILENO))
-    {
-      g_printerr ("berthctl save: refusing to write an archive to a terminal; use -o FILE or "
-                  "redirect standard output\n");
-      return CTL_EXIT_FAILURE;
-    }
-  else
-    fd = dup (STDOUT_FILENO);
-
+  fd = ctl_output_file_open ("save", output, "an archive", &tmp);
+  if (fd < 0)
+    return CTL_EXIT_FAILURE;
   fds = fd_list_for (fd);
   reply = ctl_call_manager_with_fds (
     ctl, "SaveImages",
     g_variant_new ("(^ash@a{sv})", argv + 1, 0, g_variant_builder_end (&options)), fds,
     G_VARIANT_TYPE ("()"));
-  if (reply == NULL || (tmp && fsync (fd) < 0))
-    {
-      if (tmp)
-        g_unlink (tmp);
-      return CTL_EXIT_FAILURE;
-    }
-  if (tmp && g_rename (tmp, output) < 0)
-    {
-      g_printerr ("berthctl save: cannot rename %s to %s: %s\n", tmp, output, g_strerror (errno));
-      g_unlink (tmp);
-      return CTL_EXIT_FAILURE;
-    }
-  return CTL_EXIT_OK;
+  return ctl_output_file_finish ("save", fd, tmp, output, reply != NULL);
 }
 
 int
@@ -451,7 +405,7 @@ ctl_verb_tag (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 3)
-    return usage_error ("tag", "expected SOURCE and TARGET");
+    return ctl_usage_error ("tag", "expected SOURCE and TARGET");
   ref = berth_reference_parse (argv[2], &error);
   if (ref == NULL)
     {
@@ -481,7 +435,7 @@ ctl_verb_rmi (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("rmi", "name at least one image");
+    return ctl_usage_error ("rmi", "name at least one image");
   for (int i = 1; i < argc; i++)
     {
       g_autoptr (GVariant) reply = NULL;
@@ -545,7 +499,7 @@ image_inspect (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc < 2)
-    return usage_error ("image inspect", "name at least one image");
+    return ctl_usage_error ("image inspect", "name at least one image");
 
   json_builder_begin_array (jb);
   for (int i = 1; i < argc; i++)
@@ -673,7 +627,7 @@ ctl_verb_history (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    return usage_error ("history", "name one image");
+    return ctl_usage_error ("history", "name one image");
   props = get_image_props (ctl, argv[1]);
   if (props == NULL)
     return CTL_EXIT_FAILURE;

@@ -40,3 +40,16 @@ ctl_parse_options (const char *verb, const char *params, const char *summary,
     }
   return CTL_EXIT_OK;
 }
+
+int
+ctl_usage_error (const char *verb, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, message, verb);
+  return CTL_EXIT_USAGE;
+}

@@ -34,6 +34,16 @@ GVariant *ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
 /* Like ctl_call_manager, passing file descriptors along (GUnixFDList). */
 GVariant *ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args,
                                      GUnixFDList *fd_list, const GVariantType *reply_type);
+/* Calls Cancel() on the object @path (a Transfer or a Build) without
+ * waiting for the reply: Ctrl-C in the verbs that follow one. */
+void ctl_cancel (BerthCtl *ctl, const char *path, const char *interface);
+/* Calls METHOD of IFACE on the object at PATH, passing FD_LIST along (may be
+ * NULL); prints a clean error line and returns NULL on failure. */
+GVariant *ctl_call_object (BerthCtl *ctl, const char *path, const char *iface, const char *method,
+                           GVariant *args, GUnixFDList *fd_list, const GVariantType *reply_type);
+/* The object path of the container NAME (a name or an ID); prints the error
+ * line and returns NULL when there is none. */
+char *ctl_container_path (BerthCtl *ctl, const char *name);
 /* Prints "berthctl: <message>" for a failed call, with the unreachable hint
  * when berthd is not there. */
 void ctl_print_call_error (BerthCtl *ctl, GError *error);
@@ -43,6 +53,19 @@ void ctl_print_call_error (BerthCtl *ctl, GError *error);
 int ctl_parse_options (const char *verb, const char *params, const char *summary,
                        const GOptionEntry *entries, int *argc, char ***argv);
 #define CTL_HELP_SHOWN (-1)
+/* Prints "berthctl VERB: <message> (see berthctl VERB --help)"; returns CTL_EXIT_USAGE. */
+int ctl_usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* ctl-output-file.c: where a verb writes an archive (save, export). With
+ * OUTPUT a file other than "-", a temporary file beside it (its name in
+ * *OUT_TMP), renamed into place by ctl_output_file_finish; otherwise standard
+ * output, refused when it is a terminal. WHAT names the archive in that
+ * error ("a tar"). Returns the fd, or -1 after printing the error line. */
+int ctl_output_file_open (const char *verb, const char *output, const char *what, char **out_tmp);
+/* After the archive was written to FD (WRITTEN) or not: fsyncs and renames
+ * the temporary file into place, or removes it. Returns an exit code. */
+int ctl_output_file_finish (const char *verb, int fd, const char *tmp, const char *output,
+                            gboolean written);
 
 /* ctl-output.c */
 typedef struct _CtlTable CtlTable;
@@ -56,6 +79,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlTable, ctl_table_free)
 void ctl_print_json (JsonNode *node);
 /* "1.5 kB", "230 MB": the decimal units docker prints. */
 char *ctl_format_size (guint64 bytes);
+
+/* ctl-logs.c: a container's log, with the times berthd recorded. */
+typedef struct
+{
+  gint64 since, until; /* microseconds since the epoch; 0: no bound */
+  gboolean timestamps; /* prefix each line with its time (RFC 3339) */
+  int tail;            /* the first print shows only the last N lines; -1: all */
+} CtlLogFilter;
+typedef struct _CtlLogReader CtlLogReader;
+/* Borrows both fds; @times_fd may be -1. */
+CtlLogReader *ctl_log_reader_new (int log_fd, int times_fd, const CtlLogFilter *filter);
+/* Prints the lines there now (a last line without its newline only when
+ * @final). FALSE once a line is past --until: nothing more to follow. */
+gboolean ctl_log_reader_print (CtlLogReader *r, gboolean final);
+void ctl_log_reader_free (CtlLogReader *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlLogReader, ctl_log_reader_free)
 
 /* The verbs, one file each. */
 int ctl_verb_version (BerthCtl *ctl, int argc, char **argv);

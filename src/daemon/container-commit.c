@@ -708,7 +708,6 @@ handle_export (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUni
                GVariant *handle, GVariant *options, BerthContainerRec *rec)
 {
   g_autoptr (GError) error = NULL;
-  int index = g_variant_get_handle (handle);
   Job *job;
 
   if (g_variant_n_children (options) > 0)
@@ -724,14 +723,8 @@ handle_export (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUni
     }
   if (!check_state (rec, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
-    {
-      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                                             "no file descriptor was passed for the tar");
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
   job = job_new (JOB_EXPORT, rec, skeleton, invocation);
-  job->fd = g_unix_fd_list_get (fd_list, index, &error);
+  job->fd = berth_daemon_take_fd (fd_list, handle, "the tar", &error);
   if (job->fd < 0)
     {
       g_dbus_method_invocation_return_gerror (invocation, error);

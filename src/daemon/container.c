@@ -11,6 +11,7 @@
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
+#include "berth-json.h"
 #include "berth-overlay.h"
 #include "container.h"
 #include "volume.h"
@@ -101,6 +102,8 @@ berth_container_rec_free (BerthContainerRec *rec)
       if (rec->log_partial[i])
         g_string_free (rec->log_partial[i], TRUE);
     }
+  if (rec->log_times)
+    berth_container_log_times_stop (rec);
   g_clear_object (&rec->skeleton);
   g_free (rec->object_path);
   g_free (rec->id);
@@ -110,6 +113,7 @@ berth_container_rec_free (BerthContainerRec *rec)
   g_strfreev (rec->command);
   g_strfreev (rec->env);
   g_free (rec->workdir);
+  g_free (rec->user);
   g_free (rec->hostname);
   g_free (rec->runtime);
   g_hash_table_unref (rec->labels);
@@ -137,9 +141,6 @@ add_strv (JsonBuilder *b, const char *key, char **strv)
 static void
 add_settings (JsonBuilder *b, BerthContainerRec *rec)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-
   json_builder_set_member_name (b, "Image");
   json_builder_add_string_value (b, rec->image);
   json_builder_set_member_name (b, "ImageId");
@@ -148,6 +149,8 @@ add_settings (JsonBuilder *b, BerthContainerRec *rec)
   add_strv (b, "Env", rec->env);
   json_builder_set_member_name (b, "WorkingDir");
   json_builder_add_string_value (b, rec->workdir ? rec->workdir : "");
+  json_builder_set_member_name (b, "User");
+  json_builder_add_string_value (b, rec->user ? rec->user : "");
   json_builder_set_member_name (b, "Uid");
   json_builder_add_int_value (b, rec->uid);
   json_builder_set_member_name (b, "Gid");
@@ -174,15 +177,7 @@ add_settings (JsonBuilder *b, BerthContainerRec *rec)
   json_builder_add_int_value (b, rec->pids_limit);
   json_builder_set_member_name (b, "Runtime");
   json_builder_add_string_value (b, rec->runtime);
-  json_builder_set_member_name (b, "Labels");
-  json_builder_begin_object (b);
-  g_hash_table_iter_init (&iter, rec->labels);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      json_builder_set_member_name (b, key);
-      json_builder_add_string_value (b, value);
-    }
-  json_builder_end_object (b);
+  berth_json_add_string_map (b, "Labels", rec->labels);
   json_builder_set_member_name (b, "Mounts");
   json_builder_begin_array (b);
   for (guint i = 0; i < rec->mounts->len; i++)
@@ -305,7 +300,6 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
 {
   g_autoptr (BerthContainerRec) rec = berth_container_rec_new (daemon);
   JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonObject *labels;
 
   if (o == NULL || !json_object_has_member (o, "Id") || !json_object_has_member (o, "Name")
       || !json_object_has_member (o, "ImageId"))
@@ -326,6 +320,9 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
   rec->command = get_strv (o, "Command");
   rec->env = get_strv (o, "Env");
   rec->workdir = get_str (o, "WorkingDir");
+  rec->user = get_str (o, "User");
+  if (rec->user && *rec->user == '\0')
+    g_clear_pointer (&rec->user, g_free);
   rec->uid = json_object_get_int_member_with_default (o, "Uid", 0);
   rec->gid = json_object_get_int_member_with_default (o, "Gid", 0);
   rec->hostname = get_str (o, "Hostname");
@@ -342,18 +339,7 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
   rec->runtime = get_str (o, "Runtime");
   if (rec->runtime == NULL)
     rec->runtime = g_strdup (daemon->config->runtime);
-  labels
-    = json_object_has_member (o, "Labels") ? json_object_get_object_member (o, "Labels") : NULL;
-  if (labels)
-    {
-      g_autoptr (GList) members = json_object_get_members (labels);
-      for (GList *l = members; l; l = l->next)
-        {
-          const char *v = json_object_get_string_member_with_default (labels, l->data, NULL);
-          if (v)
-            g_hash_table_insert (rec->labels, g_strdup (l->data), g_strdup (v));
-        }
-    }
+  berth_json_get_string_map (o, "Labels", rec->labels);
   if (!get_mounts (o, rec->mounts, error))
     return NULL;
   if (!state_from_string (json_object_get_string_member_with_default (o, "State", ""), &rec->state))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "berth-config.h"
 #include "berth-host.h"
@@ -39,9 +40,11 @@ typedef struct
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;
-  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
-  GThreadPool *save_pool;      /* one thread: container records are saved in order */
-  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
+  GHashTable *containers;             /* container ID → BerthContainerRec (container.h) */
+  struct _BerthLogTimes *log_times;   /* container-logtimes.c */
+  struct _BerthExecWatch *exec_watch; /* container-execs.c */
+  GThreadPool *save_pool;             /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes;        /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
@@ -56,6 +59,10 @@ gboolean berth_daemon_lock_root (BerthDaemon *daemon, GError **error);
 
 /* daemon-cgroup.c: where this berthd's containers' cgroups live. */
 gboolean berth_daemon_setup_cgroups (BerthDaemon *daemon, GError **error);
+
+/* daemon-fd.c: a dup of the fd that HANDLE names in a call's FD_LIST, or -1
+ * with an InvalidArgument error naming WHAT ("the tar") when none came. */
+int berth_daemon_take_fd (GUnixFDList *fd_list, GVariant *handle, const char *what, GError **error);
 
 /* daemon-log.c */
 void berth_daemon_log_setup (gboolean debug);
@@ -79,6 +86,11 @@ GPtrArray *berth_image_infos_collect (BerthStore *store);
 void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean emit);
 char *berth_image_object_path (const char *id);
 void berth_daemon_images_clear (BerthDaemon *daemon);
+
+/* berthd.c: at exit, cancels every job in @table (object path → a struct
+ * holding its GCancellable * at @cancellable_offset) and runs the main loop
+ * until all of them ended and left the table. */
+void berth_daemon_cancel_and_wait (GHashTable *table, gsize cancellable_offset);
 
 /* manager-transfers.c: pulls, pushes, logins and searches. */
 void berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager);

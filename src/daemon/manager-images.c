@@ -194,15 +194,8 @@ static gboolean
 take_fd (GDBusMethodInvocation *invocation, GUnixFDList *fd_list, GVariant *handle, int *out_fd)
 {
   g_autoptr (GError) error = NULL;
-  int index = g_variant_get_handle (handle);
 
-  if (fd_list == NULL || index < 0 || index >= g_unix_fd_list_get_length (fd_list))
-    {
-      g_dbus_method_invocation_return_error (invocation, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                                             "no file descriptor was passed with the call");
-      return FALSE;
-    }
-  *out_fd = g_unix_fd_list_get (fd_list, index, &error);
+  *out_fd = berth_daemon_take_fd (fd_list, handle, "the archive", &error);
   if (*out_fd < 0)
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -211,7 +204,6 @@ take_fd (GDBusMethodInvocation *invocation, GUnixFDList *fd_list, GVariant *hand
   return TRUE;
 }
 
-/* Options travel as a{sv}; every key is checked so typos do not pass. */
 static gboolean
 check_options (GDBusMethodInvocation *invocation, GVariant *options, const char *const *known,
                const GVariantType *const *types)

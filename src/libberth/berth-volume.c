@@ -16,6 +16,7 @@
 #include "berth-fd.h"
 #include "berth-fsutil.h"
 #include "berth-id.h"
+#include "berth-json.h"
 #include "berth-volume.h"
 
 #define RECORD_FILE "volume.json"
@@ -109,8 +110,6 @@ record_json (const BerthVolumeInfo *info)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
-  g_autoptr (GList) keys
-    = g_list_sort (g_hash_table_get_keys (info->labels), (GCompareFunc)g_strcmp0);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "Name");
@@ -119,14 +118,7 @@ record_json (const BerthVolumeInfo *info)
   json_builder_add_int_value (b, info->created);
   json_builder_set_member_name (b, "Anonymous");
   json_builder_add_boolean_value (b, info->anonymous);
-  json_builder_set_member_name (b, "Labels");
-  json_builder_begin_object (b);
-  for (GList *l = keys; l; l = l->next)
-    {
-      json_builder_set_member_name (b, l->data);
-      json_builder_add_string_value (b, g_hash_table_lookup (info->labels, l->data));
-    }
-  json_builder_end_object (b);
+  berth_json_add_string_map (b, "Labels", info->labels);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, TRUE);
@@ -152,7 +144,7 @@ read_record (BerthVolumeStore *store, const char *name, GError **error)
   g_autoptr (JsonParser) parser = json_parser_new ();
   berth_autofd int fd
     = openat (store->dirfd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  JsonObject *o, *labels;
+  JsonObject *o;
   struct stat st;
 
   if (fd < 0)
@@ -182,18 +174,7 @@ read_record (BerthVolumeStore *store, const char *name, GError **error)
     }
   info->created = json_object_get_int_member_with_default (o, "Created", 0);
   info->anonymous = json_object_get_boolean_member_with_default (o, "Anonymous", FALSE);
-  labels
-    = json_object_has_member (o, "Labels") ? json_object_get_object_member (o, "Labels") : NULL;
-  if (labels)
-    {
-      g_autoptr (GList) members = json_object_get_members (labels);
-      for (GList *l = members; l; l = l->next)
-        {
-          const char *v = json_object_get_string_member_with_default (labels, l->data, NULL);
-          if (v)
-            g_hash_table_insert (info->labels, g_strdup (l->data), g_strdup (v));
-        }
-    }
+  berth_json_get_string_map (o, "Labels", info->labels);
   return g_steal_pointer (&info);
 }
 

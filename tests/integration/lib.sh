@@ -139,6 +139,40 @@ stop_berthd() {
 
 bctl() { "$BERTHCTL" "$@"; }
 
+# Containers outlive berthd by design: whatever a test leaves running (after
+# a failure) is killed through its cgroup before the scratch goes, thawed
+# first in case a commit had frozen it.
+kill_containers() {
+  local d f
+  for d in "$SCRATCH"/root/containers/*/; do
+    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
+    [ -e "$f" ] && echo 0 >"$(dirname "$f")/cgroup.freeze" 2>/dev/null
+    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
+  done
+}
+
+# setup_containers: the start of a test that runs containers: skips unless
+# root, then a scratch, the bus and berthd with berth-runtime and berth-init
+# (RUNTIME, INIT); the containers are killed at exit.
+setup_containers() {
+  [ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
+  RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
+  INIT="$BUILD_DIR/src/runtime/berth-init"
+  setup_scratch
+  trap 'kill_containers; cleanup' EXIT
+  start_bus
+  printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
+  start_berthd
+}
+
+# import_busybox: the busybox image imported as "busybox"; bails out if not.
+import_busybox() {
+  "$SOURCE_DIR/tests/lib/make-busybox-image" tar "$SCRATCH/busybox.tar.gz" \
+    || { echo "Bail out! cannot build the busybox image"; exit 1; }
+  bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
+    || { echo "Bail out! cannot import busybox"; exit 1; }
+}
+
 finish() {
   echo "1..$_tap_n"
   [ "$_tap_failed" = 0 ]

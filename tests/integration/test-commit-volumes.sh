@@ -9,26 +9,8 @@
 # volumes out as the commit does.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
-RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
-INIT="$BUILD_DIR/src/runtime/berth-init"
-
-setup_scratch
-kill_containers() {
-  local d f
-  for d in "$SCRATCH"/root/containers/*/; do
-    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
-    [ -e "$f" ] && echo 0 >"$(dirname "$f")/cgroup.freeze" 2>/dev/null
-    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
-  done
-}
-trap 'kill_containers; cleanup' EXIT
-start_bus
-printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
-start_berthd
-"$SOURCE_DIR/tests/lib/make-busybox-image" tar "$SCRATCH/busybox.tar.gz" \
-  && bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
-  || { echo "Bail out! cannot import busybox"; exit 1; }
+setup_containers
+import_busybox
 
 mount_name() { bctl inspect "$1" | python3 -c 'import json,sys
 print([m["Name"] for m in json.load(sys.stdin)[0]["Mounts"] if m["Destination"]==sys.argv[1]][0])' "$2"; }

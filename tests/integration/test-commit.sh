@@ -7,24 +7,8 @@
 # changed and what is there, and bad input gets one clear error line.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
-RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
-INIT="$BUILD_DIR/src/runtime/berth-init"
-
 export BERTH_PULL_HELPER="$BUILD_DIR/src/pull/berth-pull"
-setup_scratch
-kill_containers() {
-  local d f
-  for d in "$SCRATCH"/root/containers/*/; do
-    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
-    [ -e "$f" ] && echo 0 >"$(dirname "$f")/cgroup.freeze" 2>/dev/null
-    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
-  done
-}
-trap 'kill_containers; cleanup' EXIT
-start_bus
-printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
-start_berthd
+setup_containers
 
 "$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \
   || { echo "Bail out! cannot build the busybox root file system"; exit 1; }

@@ -6,25 +6,8 @@
 # scopes, machined and the journal.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
-RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
-INIT="$BUILD_DIR/src/runtime/berth-init"
+setup_containers
 PROBE="$BUILD_DIR/tests/integration/probe-syscalls"
-
-setup_scratch
-# Containers outlive berthd by design: whatever this test leaves running
-# (after a failure) is killed through its cgroup before the scratch goes.
-kill_containers() {
-  local d f
-  for d in "$SCRATCH"/root/containers/*/; do
-    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
-    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
-  done
-}
-trap 'kill_containers; cleanup' EXIT
-start_bus
-printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
-start_berthd
 
 # busybox, with the syscall probe in it
 "$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \

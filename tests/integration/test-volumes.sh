@@ -7,29 +7,11 @@
 # the D-Bus objects and signals, and bad input creating nothing.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
-RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
-INIT="$BUILD_DIR/src/runtime/berth-init"
-
-setup_scratch
-kill_containers() {
-  local d f
-  for d in "$SCRATCH"/root/containers/*/; do
-    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
-    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
-  done
-}
-trap 'kill_containers; cleanup' EXIT
-start_bus
-printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
-start_berthd
+setup_containers
 
 # busybox, and an image whose config declares VOLUME /srv/data over content
 # with its own owners and modes (a second layer).
-"$SOURCE_DIR/tests/lib/make-busybox-image" tar "$SCRATCH/busybox.tar.gz" \
-  || { echo "Bail out! cannot build the busybox image"; exit 1; }
-bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
-  || { echo "Bail out! cannot import busybox"; exit 1; }
+import_busybox
 mkdir -p "$SCRATCH/extra/srv/data/sub"
 echo "from the image" >"$SCRATCH/extra/srv/data/hello"
 chown -R 1234:2345 "$SCRATCH/extra/srv/data"

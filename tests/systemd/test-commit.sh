@@ -7,17 +7,7 @@
 boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
-out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
-[ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
-in_sandbox systemctl daemon-reload
-in_sandbox busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
-# Overlay upper directories cannot sit on the sandbox's overlay root.
-in_sandbox systemctl stop berthd 2>/dev/null
-in_sandbox mkdir -p /var/lib/berth
-in_sandbox mount -t tmpfs -o mode=0711 berth-state /var/lib/berth
-in_sandbox "$SOURCE_DIR/tests/lib/make-busybox-image" tar /tmp/busybox.tar.gz >/dev/null 2>&1
-out=$(bctl import /tmp/busybox.tar.gz busybox 2>&1); rc=$?
-[ $rc = 0 ] && ok "busybox imports" || { echo "Bail out! import failed: $out"; exit 1; }
+install_berth
 
 # Enough data that the commit takes a while: the freeze is seen from outside.
 id=$(bctl run -d --name db busybox sh -c 'mkdir /data; i=0; while [ $i -lt 300 ]; do

@@ -8,18 +8,7 @@
 boot_sandbox
 bctl() { in_sandbox berthctl "$@"; }
 
-out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
-[ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
-in_sandbox systemctl daemon-reload
-in_sandbox busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
-# The sandbox's root is itself an overlay, which cannot hold an overlay's
-# upper directory: the storage root gets a tmpfs, as on the test machines.
-in_sandbox systemctl stop berthd 2>/dev/null
-in_sandbox mkdir -p /var/lib/berth
-in_sandbox mount -t tmpfs -o mode=0711 berth-state /var/lib/berth
-in_sandbox "$SOURCE_DIR/tests/lib/make-busybox-image" tar /tmp/busybox.tar.gz >/dev/null 2>&1
-out=$(bctl import /tmp/busybox.tar.gz busybox 2>&1); rc=$?
-[ $rc = 0 ] && ok "busybox imports" || { echo "Bail out! import failed: $out"; exit 1; }
+install_berth
 
 id=$(bctl run -d --name web --memory 64m --pids-limit 40 --cpus 0.5 busybox \
   sh -c 'echo hello-journal; echo oops-journal >&2; exec sleep 300' 2>&1)
@@ -68,6 +57,22 @@ for _ in $(seq 1 50); do [ "$(in_sandbox journalctl CONTAINER_NAME=ticker -o cat
 count=$(in_sandbox journalctl CONTAINER_NAME=ticker -o cat --no-pager 2>/dev/null | grep -c '^tick')
 [ "$count" = 40 ] && ok "all 40 lines reach the journal across a berthd restart" \
   || not_ok "all 40 lines reach the journal across a berthd restart ($count)"
+
+# logs with times (berthd records them beside the log in this mode too),
+# across the restart above
+out=$(bctl logs -t ticker 2>&1)
+[ "$(grep -cE '^20[0-9-]+T[0-9:.]+Z tick[0-9]+$' <<<"$out")" = 40 ] && ok "logs -t: all 40 lines, each with its time" \
+  || { not_ok "logs -t: all 40 lines, each with its time"; diag "$out"; }
+assert_match "logs --since 1h keeps them, --since 0s drops them" "^40 0$" \
+  "$(bctl logs --since 1h ticker 2>&1 | grep -c tick) $(bctl logs --since 0s ticker 2>&1 | grep -c tick)"
+
+# a detached terminal's output reaches the journal and the log
+bctl run -d -t --name ttyj busybox sh -c 'echo on-a-tty; sleep 1000' >/dev/null
+for _ in $(seq 1 50); do in_sandbox journalctl CONTAINER_NAME=ttyj -o cat --no-pager 2>/dev/null | grep -q on-a-tty && break; sleep 0.1; done
+assert_match "run -d -t: the terminal's output is in the journal" "^on-a-tty$" \
+  "$(in_sandbox journalctl CONTAINER_NAME=ttyj -o cat --no-pager 2>&1)"
+assert_match "... and in logs" "on-a-tty" "$(bctl logs ttyj 2>&1)"
+bctl rm -f ttyj >/dev/null 2>&1
 bctl rm web ticker >/dev/null 2>&1
 
 finish

@@ -20,17 +20,7 @@ polkit.addRule(function(action, subject) {
 });
 RULES
 
-out=$(in_sandbox meson install -C "$BUILD_DIR" --no-rebuild --quiet 2>&1); rc=$?
-[ $rc = 0 ] && ok "the build installs inside the sandbox" || { not_ok "the build installs"; diag "$out"; }
-in_sandbox systemctl daemon-reload
-in_sandbox busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
-# The storage root on a tmpfs inside the sandbox (its root is an overlay).
-in_sandbox systemctl stop berthd 2>/dev/null
-in_sandbox mkdir -p /var/lib/berth
-in_sandbox mount -t tmpfs -o mode=0711 berth-state /var/lib/berth
-in_sandbox "$SOURCE_DIR/tests/lib/make-busybox-image" tar /tmp/busybox.tar.gz >/dev/null 2>&1
-out=$(bctl import /tmp/busybox.tar.gz busybox 2>&1); rc=$?
-[ $rc = 0 ] && ok "busybox imports" || { echo "Bail out! import failed: $out"; exit 1; }
+install_berth
 
 id=$(bctl run -d --name db -v dbdata:/var/lib/data busybox \
   sh -c 'echo row1 > /var/lib/data/table; exec sleep 300' 2>&1)
