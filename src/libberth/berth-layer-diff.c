@@ -263,6 +263,20 @@ check_overlay_xattrs (GPtrArray *xattrs, const char *path, GError **error)
   return TRUE;
 }
 
+/* The xattrs of the file or directory FD that becomes an entry; refused
+ * in an overlay upper directory when overlayfs keeps its data elsewhere. */
+static GPtrArray *
+read_entry_xattrs (Diff *d, int fd, const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) xattrs = read_xattrs (fd, path, error);
+
+  if (xattrs == NULL)
+    return NULL;
+  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
+    return NULL;
+  return g_steal_pointer (&xattrs);
+}
+
 static gboolean
 is_opaque (GPtrArray *xattrs)
 {
@@ -418,10 +432,8 @@ do_dir (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
     return TRUE; /* removed meanwhile (a commit without pause) */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open the directory \"%s\"", path);
-  xattrs = read_xattrs (fd, path, error);
+  xattrs = read_entry_xattrs (d, fd, path, error);
   if (xattrs == NULL)
-    return FALSE;
-  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
     return FALSE;
 
   entry = entry_new (path, st);
@@ -494,10 +506,8 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
     return TRUE; /* removed meanwhile */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open \"%s\"", path);
-  xattrs = read_xattrs (fd, path, error);
+  xattrs = read_entry_xattrs (d, fd, path, error);
   if (xattrs == NULL)
-    return FALSE;
-  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
     return FALSE;
 
   entry = entry_new (path, st);
