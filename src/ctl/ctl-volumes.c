@@ -13,8 +13,9 @@
 static int
 usage_error (const char *verb, const char *message)
 {
-  g_printerr ("berthctl volume %s: %s (see berthctl volume %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
+  g_autofree char *name = g_strdup_printf ("volume %s", verb);
+
+  return ctl_usage_error (name, "%s", message);
 }
 
 static int
