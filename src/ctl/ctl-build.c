@@ -124,8 +124,7 @@ on_interrupt (gpointer user_data)
   if (f->path && !f->cancel_sent)
     {
       f->cancel_sent = TRUE;
-      g_dbus_connection_call (f->ctl->bus, BERTH_BUS_NAME, f->path, BUILD_IFACE, "Cancel", NULL,
-                              NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+      ctl_cancel (f->ctl, f->path, BUILD_IFACE);
       g_printerr ("canceling the build...\n");
     }
   return G_SOURCE_CONTINUE;

@@ -113,6 +113,14 @@ ctl_call_object (BerthCtl *ctl, const char *path, const char *iface, const char 
   return reply;
 }
 
+void
+ctl_cancel (BerthCtl *ctl, const char *path, const char *interface)
+{
+  /* Not waited for: the object's end (a signal) says how it went. */
+  g_dbus_connection_call (ctl->bus, BERTH_BUS_NAME, path, interface, "Cancel", NULL, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+}
+
 GVariant *
 ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args, GUnixFDList *fd_list,
                            const GVariantType *reply_type)

@@ -18,6 +18,7 @@
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "berth-time.h"
 #include "ctl.h"
 
 #define CONTAINER_IFACE "org.berth.berth1.Container"
@@ -319,7 +320,13 @@ build_create_options (const char *verb, CreateArgs *a)
       "Read environment variables from a file",                                                         \
       "FILE" },                                                                                         \
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(a).workdir, "Working directory inside", "DIR" },        \
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &(a).user, "Run as uid[:gid]", "UID[:GID]" },                \
+    { "user",                                                                                           \
+      'u',                                                                                              \
+      0,                                                                                                \
+      G_OPTION_ARG_STRING,                                                                              \
+      &(a).user,                                                                                        \
+      "Run as a user of the container (name or number, optionally with a group)",                       \
+      "USER[:GROUP]" },                                                                                 \
     { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(a).hostname, "The container's host name", "NAME" },    \
     { "entrypoint",                                                                                     \
       0,                                                                                                \
@@ -658,6 +665,16 @@ print_id (BerthCtl *ctl, const char *path)
 
 /* --- run, create, start ----------------------------------------------------------------- */
 
+/* Nobody attaches: berthd keeps a terminal and logs its output. */
+static GVariant *
+detached_start_options (void)
+{
+  g_auto (GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  g_variant_builder_add (&b, "{sv}", "log-terminal", g_variant_new_boolean (TRUE));
+  return g_variant_new ("(a{sv})", &b);
+}
+
 int
 ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
 {
@@ -691,8 +708,8 @@ ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
     }
   if (a.detach)
     {
-      g_autoptr (GVariant) reply = call_container (
-        ctl, path, "Start", g_variant_new ("(a{sv})", NULL), G_VARIANT_TYPE ("(a{sv})"));
+      g_autoptr (GVariant) reply = call_container (ctl, path, "Start", detached_start_options (),
+                                                   G_VARIANT_TYPE ("(a{sv})"));
       create_args_clear (&a);
       if (reply == NULL)
         return EXIT_BERTH;
@@ -776,7 +793,7 @@ ctl_verb_start (BerthCtl *ctl, int argc, char **argv)
           tty = strstr (prop_str (props, "Config"), "\"Tty\":true") != NULL;
           return run_attached (ctl, path, interactive, tty);
         }
-      reply = call_container (ctl, path, "Start", g_variant_new ("(a{sv})", NULL),
+      reply = call_container (ctl, path, "Start", detached_start_options (),
                               G_VARIANT_TYPE ("(a{sv})"));
       if (reply == NULL)
         return CTL_EXIT_FAILURE;
@@ -1168,22 +1185,28 @@ ctl_verb_inspect (BerthCtl *ctl, int argc, char **argv)
 /* --- logs ------------------------------------------------------------------------------- */
 
 static int
-open_log (BerthCtl *ctl, const char *path)
+open_log_method (BerthCtl *ctl, const char *path, const char *method, gboolean quiet)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GUnixFDList) fds = NULL;
-  g_autoptr (GVariant) reply = call_container_full (ctl, path, "OpenLog", NULL, NULL, &fds,
-                                                    G_VARIANT_TYPE ("(h)"), -1, &error);
+  g_autoptr (GVariant) reply
+    = call_container_full (ctl, path, method, NULL, NULL, &fds, G_VARIANT_TYPE ("(h)"), -1, &error);
   gint32 index;
 
   if (reply == NULL)
     {
-      if (ctl->bus)
+      if (ctl->bus && !quiet)
         ctl_print_call_error (ctl, error);
       return -1;
     }
   g_variant_get (reply, "(h)", &index);
   return fds ? g_unix_fd_list_get (fds, index, NULL) : -1;
+}
+
+static int
+open_log (BerthCtl *ctl, const char *path)
+{
+  return open_log_method (ctl, path, "OpenLog", FALSE);
 }
 
 static void
@@ -1222,40 +1245,65 @@ print_tail (int fd, int lines)
 int
 ctl_verb_logs (BerthCtl *ctl, int argc, char **argv)
 {
-  gboolean follow = FALSE;
+  gboolean follow = FALSE, timestamps = FALSE;
   int tail = -1;
+  g_autofree char *since = NULL, *until = NULL;
   g_autofree char *path = NULL;
   berth_autofd int fd = -1;
+  berth_autofd int times_fd = -1;
+  g_autoptr (CtlLogReader) reader = NULL;
+  CtlLogFilter filter = { 0 };
   const GOptionEntry entries[] = {
     { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing new output until it exits",
       NULL },
     { "tail", 'n', 0, G_OPTION_ARG_INT, &tail, "Only the last N lines", "N" },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      "Only lines written since then (2026-11-23T18:00:00Z, 2026-11-23, Unix seconds, or 10m "
+      "ago)",
+      "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Only lines written until then (same forms)",
+      "TIME" },
+    { "timestamps", 't', 0, G_OPTION_ARG_NONE, &timestamps,
+      "Prefix each line with the time it was written", NULL },
     { NULL },
   };
   int r = parse_opts ("logs", "CONTAINER", "Print what a container wrote to stdout and stderr.",
                       entries, &argc, &argv);
+  gint64 now = g_get_real_time ();
 
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
     return ctl_usage_error ("logs", argc < 2 ? "no container given" : "one container at a time");
+  {
+    g_autoptr (GError) error = NULL;
+
+    if ((since && !berth_time_parse (since, now, &filter.since, &error))
+        || (until && !berth_time_parse (until, now, &filter.until, &error)))
+      return ctl_usage_error ("logs", "%s", error->message);
+  }
+  filter.timestamps = timestamps;
+  filter.tail = tail;
   path = ctl_container_path (ctl, argv[1]);
   if (path == NULL)
     return CTL_EXIT_FAILURE;
   fd = open_log (ctl, path);
   if (fd < 0)
     return CTL_EXIT_FAILURE;
-  print_tail (fd, tail);
-  while (follow)
+  /* An older berthd records no times: every line is as old as the log. */
+  times_fd = open_log_method (ctl, path, "OpenLogTimes", TRUE);
+  reader = ctl_log_reader_new (fd, times_fd, &filter);
+  if (!follow)
+    {
+      ctl_log_reader_print (reader, TRUE);
+      return CTL_EXIT_OK;
+    }
+  for (;;)
     {
       g_autoptr (GVariant) props = get_props (ctl, path);
       gboolean running = props && g_str_equal (prop_str (props, "State"), "running");
-      char buf[65536];
-      gssize n;
 
-      while ((n = read (fd, buf, sizeof buf)) > 0)
-        write_all (STDOUT_FILENO, buf, n);
-      if (!running)
+      if (!ctl_log_reader_print (reader, !running) || !running)
         break;
       g_usleep (200 * 1000);
     }
@@ -1486,7 +1534,8 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
     { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a pseudo-terminal", NULL },
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "KEY=VALUE" },
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory inside", "DIR" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Run as uid[:gid]", "UID[:GID]" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
+      "Run as a user of the container (name or number, optionally with a group)", "USER[:GROUP]" },
     { NULL },
   };
   Attach at = { .ctl = ctl, .terminal = -1, .exit_code = EXIT_BERTH };

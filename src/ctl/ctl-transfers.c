@@ -162,8 +162,7 @@ on_interrupt (gpointer user_data)
   if (f->path && !f->cancel_sent)
     {
       f->cancel_sent = TRUE;
-      g_dbus_connection_call (f->ctl->bus, BERTH_BUS_NAME, f->path, TRANSFER_IFACE, "Cancel", NULL,
-                              NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+      ctl_cancel (f->ctl, f->path, TRANSFER_IFACE);
       if (!f->quiet)
         g_printerr ("canceling...\n");
     }

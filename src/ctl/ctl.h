@@ -34,6 +34,9 @@ GVariant *ctl_call_manager (BerthCtl *ctl, const char *method, GVariant *args,
 /* Like ctl_call_manager, passing file descriptors along (GUnixFDList). */
 GVariant *ctl_call_manager_with_fds (BerthCtl *ctl, const char *method, GVariant *args,
                                      GUnixFDList *fd_list, const GVariantType *reply_type);
+/* Calls Cancel() on the object @path (a Transfer or a Build) without
+ * waiting for the reply: Ctrl-C in the verbs that follow one. */
+void ctl_cancel (BerthCtl *ctl, const char *path, const char *interface);
 /* Calls METHOD of IFACE on the object at PATH, passing FD_LIST along (may be
  * NULL); prints a clean error line and returns NULL on failure. */
 GVariant *ctl_call_object (BerthCtl *ctl, const char *path, const char *iface, const char *method,
@@ -80,6 +83,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlTable, ctl_table_free)
 void ctl_print_json (JsonNode *node);
 /* "1.5 kB", "230 MB": the decimal units docker prints. */
 char *ctl_format_size (guint64 bytes);
+
+/* ctl-logs.c: a container's log, with the times berthd recorded. */
+typedef struct
+{
+  gint64 since, until; /* microseconds since the epoch; 0: no bound */
+  gboolean timestamps; /* prefix each line with its time (RFC 3339) */
+  int tail;            /* the first print shows only the last N lines; -1: all */
+} CtlLogFilter;
+typedef struct _CtlLogReader CtlLogReader;
+/* Borrows both fds; @times_fd may be -1. */
+CtlLogReader *ctl_log_reader_new (int log_fd, int times_fd, const CtlLogFilter *filter);
+/* Prints the lines there now (a last line without its newline only when
+ * @final). FALSE once a line is past --until: nothing more to follow. */
+gboolean ctl_log_reader_print (CtlLogReader *r, gboolean final);
+void ctl_log_reader_free (CtlLogReader *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlLogReader, ctl_log_reader_free)
 
 /* The verbs, one file each. */
 int ctl_verb_version (BerthCtl *ctl, int argc, char **argv);

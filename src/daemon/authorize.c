@@ -49,6 +49,7 @@ static const MethodRule method_rules[] = {
   { "org.berth.berth1.Container", "Restart", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "Remove", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "OpenLog", ACTION_PREFIX "manage-containers" },
+  { "org.berth.berth1.Container", "OpenLogTimes", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "Exec", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "Commit", ACTION_PREFIX "manage-containers" },
   { "org.berth.berth1.Container", "GetChanges", ACTION_PREFIX "manage-containers" },

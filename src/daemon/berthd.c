@@ -17,6 +17,19 @@
 #include "daemon.h"
 #include "volume.h"
 
+void
+berth_daemon_cancel_and_wait (GHashTable *table, gsize cancellable_offset)
+{
+  GHashTableIter iter;
+  gpointer job;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    g_cancellable_cancel (G_STRUCT_MEMBER (GCancellable *, job, cancellable_offset));
+  while (g_hash_table_size (table) > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 static void
 daemon_clear (BerthDaemon *daemon)
 {
@@ -25,6 +38,8 @@ daemon_clear (BerthDaemon *daemon)
   berth_daemon_builds_shutdown (daemon);
   berth_daemon_transfers_shutdown (daemon);
   berth_daemon_containers_clear (daemon);
+  berth_daemon_log_times_free (daemon);
+  berth_daemon_exec_watch_free (daemon);
   berth_daemon_volumes_clear (daemon);
   berth_daemon_images_clear (daemon);
   if (daemon->manager)
@@ -102,6 +117,7 @@ on_name_acquired (GDBusConnection *bus, const char *name, BerthDaemon *daemon)
              berth_cgroup_layout_to_string (daemon->cgroup_layout));
   sd_notify (0, "READY=1");
   update_status (daemon);
+  berth_daemon_execs_ready (daemon);
 }
 
 static void

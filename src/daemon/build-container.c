@@ -10,11 +10,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "berth-id.h"
 #include "build.h"
 
 typedef struct
@@ -118,20 +118,6 @@ on_started (GObject *source, GAsyncResult *result, gpointer user_data)
     on_cancelled (b->cancellable, b);
 }
 
-static char *
-random_id (void)
-{
-  guint8 bytes[32];
-  GString *s = g_string_sized_new (64);
-
-  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
-    for (gsize i = 0; i < sizeof bytes; i++)
-      bytes[i] = g_random_int_range (0, 256);
-  for (gsize i = 0; i < sizeof bytes; i++)
-    g_string_append_printf (s, "%02x", bytes[i]);
-  return g_string_free (s, FALSE);
-}
-
 static gboolean
 start_in_main (gpointer user_data)
 {
@@ -142,7 +128,7 @@ start_in_main (gpointer user_data)
   BerthContainerStartOptions o = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
   GError *error = NULL;
 
-  rec->id = random_id ();
+  rec->id = berth_random_id ();
   rec->name = g_strdup_printf ("build-%u-%.12s", b->id, rec->id);
   rec->image = g_strdup (rs->image_id);
   rec->image_id = g_strdup (rs->image_id);

@@ -8,7 +8,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -49,32 +48,14 @@ has_glob (const char *s)
   return strpbrk (s, "*?[") != NULL;
 }
 
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
+/* The names in @dirfd, sorted; none when it cannot be read (a source
+ * that vanished is reported where it is opened). */
 static GPtrArray *
 list_dir (int dirfd)
 {
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  int fd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
-  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
-  struct dirent *de;
+  GPtrArray *names = berth_fs_list_dir (dirfd, "a directory of the build", NULL);
 
-  if (dir == NULL)
-    {
-      if (fd >= 0)
-        close (fd);
-      return names;
-    }
-  while ((de = readdir (dir)) != NULL)
-    if (!g_str_equal (de->d_name, ".") && !g_str_equal (de->d_name, ".."))
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  closedir (dir);
-  g_ptr_array_sort (names, compare_strings);
-  return names;
+  return names ? names : g_ptr_array_new_with_free_func (g_free);
 }
 
 /* Expands @pattern (cleaned, relative) component by component. */

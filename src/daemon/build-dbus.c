@@ -144,14 +144,15 @@ static void
 build_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   Build *b = task_data;
-  g_autoptr (GError) error = NULL;
+  GError *error = NULL;
+  char *id = berth_builder_run (b, &error);
 
-  b->image_id = berth_builder_run (b, &error);
+  /* Failed builds made images too: the steps before the failure. */
   b->infos = berth_image_infos_collect (b->daemon->store);
-  if (b->image_id == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
+  if (id)
+    g_task_return_pointer (task, id, g_free);
   else
-    g_task_return_boolean (task, TRUE);
+    g_task_return_error (task, error);
 }
 
 static void
@@ -163,7 +164,8 @@ build_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *error_name = NULL;
   const char *state;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  b->image_id = g_task_propagate_pointer (G_TASK (result), &error);
+  if (b->image_id == NULL)
     {
       if (g_cancellable_is_cancelled (b->cancellable)
           && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_CANCELLED))
@@ -442,15 +444,8 @@ berth_manager_builds_connect (BerthDaemon *daemon, BerthManager *manager)
 void
 berth_daemon_builds_shutdown (BerthDaemon *daemon)
 {
-  GHashTableIter iter;
-  gpointer b;
-
   if (daemon->builds == NULL)
     return;
-  g_hash_table_iter_init (&iter, daemon->builds);
-  while (g_hash_table_iter_next (&iter, NULL, &b))
-    g_cancellable_cancel (((Build *)b)->cancellable);
-  while (g_hash_table_size (daemon->builds) > 0)
-    g_main_context_iteration (NULL, TRUE);
+  berth_daemon_cancel_and_wait (daemon->builds, G_STRUCT_OFFSET (Build, cancellable));
   g_clear_pointer (&daemon->builds, g_hash_table_unref);
 }

@@ -252,9 +252,22 @@ advance (Run *r, Stage *s, const char *image, gboolean cached, GError **error)
 
 /* Commits a step (with the layer in @upper_fd, or none) and records it in
  * the cache under @key. */
+static gboolean commit_step_excluding (Run *r, Stage *s, const char *key, const char *created_by,
+                                       JsonObject *config, int upper_fd, BerthLayerDiffFlags flags,
+                                       const char *const *excludes, GError **error);
+
 static gboolean
 commit_step (Run *r, Stage *s, const char *key, const char *created_by, JsonObject *config,
              int upper_fd, BerthLayerDiffFlags flags, GError **error)
+{
+  return commit_step_excluding (r, s, key, created_by, config, upper_fd, flags, NULL, error);
+}
+
+/* @excludes: paths left out of the layer (a RUN step's VOLUME paths). */
+static gboolean
+commit_step_excluding (Run *r, Stage *s, const char *key, const char *created_by,
+                       JsonObject *config, int upper_fd, BerthLayerDiffFlags flags,
+                       const char *const *excludes, GError **error)
 {
   BerthCommitOptions o = BERTH_COMMIT_OPTIONS_INIT;
   g_autoptr (BerthStoreImage) image = NULL;
@@ -274,6 +287,7 @@ commit_step (Run *r, Stage *s, const char *key, const char *created_by, JsonObje
   o.created_by = created_by;
   o.upper_dirfd = upper_fd;
   o.layer_flags = flags;
+  o.excludes = excludes;
   image = berth_commit_image (r->store, &o, r->b->cancellable, error);
   if (image == NULL)
     return FALSE;
@@ -667,7 +681,23 @@ step_run (Run *r, Stage *s, const BerthInstruction *ins, GError **error)
       if (upper_fd < 0)
         ok = berth_error_set_errno (error, errno, "cannot open %s", upper);
       else
-        ok = commit_step (r, s, key, by, NULL, upper_fd, BERTH_LAYER_DIFF_OVERLAY_UPPER, error);
+        {
+          /* As Docker's builder does, what a RUN step writes under a
+           * VOLUME path declared before it is not kept. */
+          JsonNode *node = json_object_get_member (s->config, "Volumes");
+          g_autoptr (GPtrArray) volumes = g_ptr_array_new ();
+
+          if (node && JSON_NODE_HOLDS_OBJECT (node))
+            {
+              g_autoptr (GList) paths = json_object_get_members (json_node_get_object (node));
+
+              for (GList *l = paths; l; l = l->next)
+                g_ptr_array_add (volumes, l->data);
+            }
+          g_ptr_array_add (volumes, NULL);
+          ok = commit_step_excluding (r, s, key, by, NULL, upper_fd, BERTH_LAYER_DIFF_OVERLAY_UPPER,
+                                      (const char *const *)volumes->pdata, error);
+        }
     }
   berth_builder_container_remove (r->b);
   return ok;

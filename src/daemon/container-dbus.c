@@ -58,6 +58,7 @@ typedef struct
 {
   BerthContainerRec *rec;
   GDBusMethodInvocation *invocation; /* NULL: Restart's start or an internal one */
+  gboolean log_terminal;             /* keep the terminal: its output goes to the log */
 } StartCall;
 
 static void
@@ -69,10 +70,19 @@ on_started (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GDBusMethodInvocation) invocation = call->invocation;
   int terminal = -1;
   gboolean ok;
+  gboolean log_terminal = call->log_terminal || call->invocation == NULL;
 
   g_free (call);
   rec->busy = FALSE;
   ok = berth_container_start_finish (rec, result, &terminal, &error);
+  /* Nobody attaches (a detached run, a restart): berthd reads the
+   * terminal, into the log (and the journal), as the output of a
+   * detached container without one. */
+  if (ok && terminal >= 0 && log_terminal)
+    {
+      berth_container_log_attach (rec, 0, terminal, FALSE);
+      terminal = -1;
+    }
   if (ok)
     g_message ("container %s (%.12s) started, pid %d", rec->name, rec->id, rec->pid);
   else
@@ -121,6 +131,7 @@ start_rec (BerthContainerRec *rec, const BerthContainerStartOptions *options,
   StartCall *call = g_new0 (StartCall, 1);
 
   call->rec = rec;
+  call->log_terminal = options->log_terminal;
   call->invocation = invocation ? g_object_ref (invocation) : NULL;
   rec->busy = TRUE;
   berth_container_start (rec, options, NULL, on_started, call);
@@ -180,9 +191,13 @@ handle_start (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnix
       else if (g_str_equal (key, "terminal-size")
                && g_variant_is_of_type (value, G_VARIANT_TYPE ("(qq)")))
         g_variant_get (value, "(qq)", &o.rows, &o.cols);
+      else if (g_str_equal (key, "log-terminal")
+               && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        o.log_terminal = g_variant_get_boolean (value);
       else
         g_set_error (&error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                     "unknown start option \"%s\" (known: stdin, stdout, stderr, terminal-size)",
+                     "unknown start option \"%s\" (known: stdin, stdout, stderr, terminal-size, "
+                     "log-terminal)",
                      key);
       g_variant_unref (value);
     }
@@ -492,10 +507,10 @@ handle_wait (BerthContainer *skeleton, GDBusMethodInvocation *invocation, BerthC
 }
 
 static gboolean
-handle_open_log (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixFDList *in_fds,
-                 BerthContainerRec *rec)
+handle_open_log_file (BerthContainer *skeleton, GDBusMethodInvocation *invocation,
+                      BerthContainerRec *rec, const char *name)
 {
-  g_autofree char *path = g_build_filename (rec->dir, "container.log", NULL);
+  g_autofree char *path = g_build_filename (rec->dir, name, NULL);
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   berth_autofd int fd = open (path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
   g_autoptr (GError) error = NULL;
@@ -513,8 +528,23 @@ handle_open_log (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GU
       g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
+  /* Both methods return (h). */
   berth_container_complete_open_log (skeleton, invocation, fds, g_variant_new_handle (index));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_open_log (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixFDList *in_fds,
+                 BerthContainerRec *rec)
+{
+  return handle_open_log_file (skeleton, invocation, rec, "container.log");
+}
+
+static gboolean
+handle_open_log_times (BerthContainer *skeleton, GDBusMethodInvocation *invocation,
+                       GUnixFDList *in_fds, BerthContainerRec *rec)
+{
+  return handle_open_log_file (skeleton, invocation, rec, "container.log.times");
 }
 
 /* --- state changes --------------------------------------------------------------- */
@@ -579,6 +609,7 @@ berth_container_export (BerthContainerRec *rec, GError **error)
   g_signal_connect (skeleton, "handle-remove", G_CALLBACK (handle_remove), rec);
   g_signal_connect (skeleton, "handle-wait", G_CALLBACK (handle_wait), rec);
   g_signal_connect (skeleton, "handle-open-log", G_CALLBACK (handle_open_log), rec);
+  g_signal_connect (skeleton, "handle-open-log-times", G_CALLBACK (handle_open_log_times), rec);
   g_signal_connect (skeleton, "handle-exec", G_CALLBACK (handle_exec), rec);
   berth_container_commit_connect (rec, skeleton);
   berth_daemon_authorize_skeleton (rec->daemon, G_DBUS_INTERFACE_SKELETON (skeleton));

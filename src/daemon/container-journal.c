@@ -33,6 +33,12 @@ fd_name (BerthContainerRec *rec, int n)
 static void
 send_line (BerthContainerRec *rec, int n, const char *line, gsize len)
 {
+  /* cgroupfs mode (a detached terminal): the log file alone. */
+  if (rec->daemon->cgroup_manager != BERTH_CGROUP_MANAGER_SYSTEMD)
+    return;
+  /* A terminal ends its lines with \r\n. */
+  if (len > 0 && line[len - 1] == '\r')
+    len--;
   sd_journal_send ("MESSAGE=%.*s", (int)len, line, "PRIORITY=%d", n == 0 ? LOG_INFO : LOG_ERR,
                    "CONTAINER_ID=%.12s", rec->id, "CONTAINER_ID_FULL=%s", rec->id,
                    "CONTAINER_NAME=%s", rec->name, "CONTAINER_TAG=%s", rec->name, "IMAGE_NAME=%s",
@@ -98,7 +104,8 @@ on_readable (gint fd, GIOCondition condition, gpointer user_data)
     return G_SOURCE_CONTINUE;
   if (r <= 0)
     {
-      /* Every writer closed it: the container has exited. */
+      /* Every writer closed it (EIO from a terminal): the container has
+       * exited. */
       rec->log_watches[n] = 0;
       close_one (rec, n, TRUE);
       return G_SOURCE_REMOVE;

@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,13 +43,35 @@ runtime_root (BerthContainerRec *rec)
   return g_strdup_printf ("%s/runtime-%s", rec->daemon->run_dir, base);
 }
 
+/* berth-runtime hands run, create and exec to berth-runtime-create beside
+ * it, which links what they need (libseccomp, json-glib); berthd calls
+ * that directly: one exec less on the way to a running container. Any
+ * other runtime is called as it is. */
+static char *
+runtime_program (BerthContainerRec *rec, const char *command)
+{
+  g_autofree char *base = g_path_get_basename (rec->runtime);
+  g_autofree char *dir = NULL;
+  g_autofree char *helper = NULL;
+
+  if (!g_str_equal (base, "berth-runtime")
+      || !(g_str_equal (command, "run") || g_str_equal (command, "create")
+           || g_str_equal (command, "exec")))
+    return g_strdup (rec->runtime);
+  dir = g_path_get_dirname (rec->runtime);
+  helper = g_build_filename (dir, "berth-runtime-create", NULL);
+  if (access (helper, X_OK) < 0)
+    return g_strdup (rec->runtime);
+  return g_steal_pointer (&helper);
+}
+
 /* The runtime's command line: global options, then the command's. */
 static GPtrArray *
 runtime_argv (BerthContainerRec *rec, const char *command)
 {
   GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
 
-  g_ptr_array_add (argv, g_strdup (rec->runtime));
+  g_ptr_array_add (argv, runtime_program (rec, command));
   g_ptr_array_add (argv, g_strdup ("--root"));
   g_ptr_array_add (argv, runtime_root (rec));
   if (rec->daemon->cgroup_manager == BERTH_CGROUP_MANAGER_SYSTEMD)
@@ -89,16 +112,26 @@ last_line (const char *text)
   return g_strdup (last ? last : "no message");
 }
 
+static char *runtime_log_line_at (const char *path);
+
 static char *
 runtime_log_line (BerthContainerRec *rec)
 {
   g_autofree char *path = g_build_filename (rec->bundle, "runtime.log", NULL);
+
+  return runtime_log_line_at (path);
+}
+
+/* The last message in a runtime's --log file, or NULL when it is empty. */
+static char *
+runtime_log_line_at (const char *path)
+{
   g_autofree char *text = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *line = NULL;
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strdup ("no message");
+  if (!g_file_get_contents (path, &text, NULL, NULL) || *g_strstrip (text) == '\0')
+    return NULL;
   line = last_line (text);
   /* runc and crun log JSON lines; take the message out. */
   if (line[0] == '{' && json_parser_load_from_data (parser, line, -1, NULL))
@@ -125,6 +158,7 @@ typedef struct
   int console_listen_fd;
   int terminal_fd;
   char *console_path;
+  BerthUser *user; /* resolved in the worker thread */
 } StartData;
 
 static void
@@ -141,6 +175,7 @@ start_data_free (StartData *data)
   if (data->console_path)
     g_unlink (data->console_path);
   g_free (data->console_path);
+  berth_user_free (data->user);
   g_free (data);
 }
 
@@ -153,16 +188,19 @@ make_dir (const char *path, GError **error)
 }
 
 static JsonNode *
-make_spec (BerthContainerRec *rec, GError **error)
+make_spec (BerthContainerRec *rec, BerthUser *user, GError **error)
 {
   g_autofree char *cgroups = berth_container_rec_cgroups_path (rec);
   g_autofree char *status = status_dir (rec);
+  g_auto (GStrv) env = berth_container_env_with_home (rec->env, user->home);
   BerthOciSpecOptions o = {
     .args = (const char *const *)rec->command,
-    .env = (const char *const *)rec->env,
+    .env = (const char *const *)env,
     .cwd = rec->workdir,
-    .uid = rec->uid,
-    .gid = rec->gid,
+    .uid = user->uid,
+    .gid = user->gid,
+    .additional_gids = (const guint32 *)(gpointer)user->additional_gids->data,
+    .n_additional_gids = user->additional_gids->len,
     .terminal = rec->tty,
     .hostname = rec->hostname,
     .readonly_rootfs = rec->read_only,
@@ -198,9 +236,8 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       || !make_dir (work, &error))
     goto fail;
   /* The upper directory's root is the container's "/", which every user
-   * in it must be able to enter; berth-init writes the status as the
-   * container's user. */
-  if (chmod (upper, 0755) < 0 || chown (status, rec->uid, rec->gid) < 0)
+   * in it must be able to enter. */
+  if (chmod (upper, 0755) < 0)
     {
       berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
       goto fail;
@@ -211,12 +248,32 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   g_unlink (log_file);
   if (!berth_overlay_unmount (rootfs, &error))
     goto fail;
-  spec = make_spec (rec, &error);
-  if (spec == NULL || !berth_container_volumes_add_to_spec (rec, spec, &error))
-    goto fail;
   if (!berth_store_mount_image (rec->daemon->store, rec->image_id, upper, work, rootfs, &error))
     goto fail;
-  if (!berth_oci_spec_write (spec, rec->bundle, &error))
+  /* The user from the container's own files, now that they are there. */
+  {
+    /* Without a user given, the numbers the record holds (root, or what
+     * the builder resolved). */
+    g_autofree char *numeric = g_strdup_printf ("%u:%u", rec->uid, rec->gid);
+
+    data->user = berth_container_resolve_user (rec, rec->user ? rec->user : numeric, &error);
+  }
+  if (data->user == NULL)
+    {
+      berth_overlay_unmount (rootfs, NULL);
+      goto fail;
+    }
+  /* berth-init writes the status as the container's user; execs as
+   * other users write into their own directories below. */
+  if (chown (status, data->user->uid, data->user->gid) < 0 || chmod (status, 0711) < 0)
+    {
+      berth_error_set_errno (&error, errno, "cannot set up %s", rec->bundle);
+      berth_overlay_unmount (rootfs, NULL);
+      goto fail;
+    }
+  spec = make_spec (rec, data->user, &error);
+  if (spec == NULL || !berth_container_volumes_add_to_spec (rec, spec, &error)
+      || !berth_oci_spec_write (spec, rec->bundle, &error))
     {
       berth_overlay_unmount (rootfs, NULL);
       goto fail;
@@ -264,7 +321,7 @@ spawn (GSubprocessLauncher *launcher, GPtrArray *argv, GError **error)
 }
 
 static void start_after_create (GObject *source, GAsyncResult *result, gpointer user_data);
-static void start_after_start (GObject *source, GAsyncResult *result, gpointer user_data);
+static void start_done (GTask *task);
 
 static void
 start_fail_cleanup (BerthContainerRec *rec)
@@ -313,10 +370,18 @@ after_prepare (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* What the user resolved to, for inspect (saved once it runs). */
+  rec->uid = data->user->uid;
+  rec->gid = data->user->gid;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_cwd (launcher, rec->bundle);
-  argv = runtime_argv (rec, "create");
+  /* No working directory of its own (every path given is absolute): GLib
+   * then starts it with posix_spawn, a vfork, rather than copying berthd
+   * with fork. */
+  /* create and start in one runtime process (the OCI `run --detach`):
+   * one process less on the way to a running container. */
+  argv = runtime_argv (rec, "run");
+  g_ptr_array_add (argv, g_strdup ("--detach"));
   /* The runtime's messages go to its log: the container's stderr may be
    * the user's terminal, and the error belongs in the D-Bus reply. */
   g_ptr_array_insert (argv, 1, g_strdup ("--log"));
@@ -479,8 +544,6 @@ start_after_create (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *pid_file = g_build_filename (rec->bundle, "pid", NULL);
   g_autofree char *pid_text = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GPtrArray) argv = NULL;
 
   if (!g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error))
     {
@@ -488,7 +551,8 @@ start_after_create (GObject *source, GAsyncResult *result, gpointer user_data)
 
       g_clear_error (&error);
       g_set_error (&error, BERTH_ERROR, BERTH_ERROR_FAILED,
-                   "cannot create container %s with %s: %s", rec->name, rec->runtime, line);
+                   "cannot create container %s with %s: %s", rec->name, rec->runtime,
+                   line ? line : "no message");
       start_fail_cleanup (rec);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -512,44 +576,16 @@ start_after_create (GObject *source, GAsyncResult *result, gpointer user_data)
         }
     }
 
-  argv = runtime_argv (rec, "start");
-  g_ptr_array_add (argv, g_strdup (rec->id));
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char *const *)argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &error);
-  if (proc == NULL)
-    {
-      start_fail_cleanup (rec);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  g_subprocess_communicate_utf8_async (proc, NULL, NULL, start_after_start,
-                                       g_steal_pointer (&task));
+  start_done (g_steal_pointer (&task));
 }
 
+/* The container runs. */
 static void
-start_after_start (GObject *source, GAsyncResult *result, gpointer user_data)
+start_done (GTask *task_)
 {
-  g_autoptr (GTask) task = user_data;
+  g_autoptr (GTask) task = task_;
   StartData *data = g_task_get_task_data (task);
   BerthContainerRec *rec = data->rec;
-  GSubprocess *proc = G_SUBPROCESS (source);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  if (!g_subprocess_communicate_utf8_finish (proc, result, NULL, &err, &error)
-      || !g_subprocess_get_successful (proc))
-    {
-      g_autofree char *line = last_line (err);
-
-      if (error == NULL)
-        g_set_error (&error, BERTH_ERROR, BERTH_ERROR_FAILED,
-                     "cannot start container %s with %s: %s", rec->name, rec->runtime, line);
-      start_fail_cleanup (rec);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
 
   for (int i = 0; i < 2; i++)
     if (data->pipe_read[i] >= 0)
@@ -706,6 +742,7 @@ berth_container_watch (BerthContainerRec *rec)
   g_clear_handle_id (&rec->child_watch, g_source_remove);
   g_clear_handle_id (&rec->pidfd_watch, g_source_remove);
   berth_close_fdp (&rec->pidfd);
+  berth_container_log_times_watch (rec);
 
   /* Ours to reap when berthd started it (and is its subreaper). */
   if (waitid (P_PID, rec->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
@@ -773,6 +810,8 @@ berth_container_exited (BerthContainerRec *rec, int wait_status, gboolean have_s
   g_clear_handle_id (&rec->stop_timer, g_source_remove);
   berth_close_fdp (&rec->pidfd);
 
+  berth_container_log_times_stop (rec);
+  berth_container_execs_exited (rec);
   rec->exit_code = exit_code_of (rec, wait_status, have_status, &finished);
   rec->finished_at = finished;
   rec->state = BERTH_CONTAINER_EXITED;
@@ -809,7 +848,8 @@ typedef struct
   char *console_path;
   int console_listen_fd;
   guint console_watch;
-  GTask *task; /* until the process runs (and its terminal came) */
+  GTask *task;    /* until the process runs (and its terminal came) */
+  char *log_path; /* the runtime's --log: why it failed, if it did */
 } ExecData;
 
 static void
@@ -817,6 +857,9 @@ exec_data_free (ExecData *e)
 {
   g_clear_handle_id (&e->console_watch, g_source_remove);
   berth_close_fdp (&e->console_listen_fd);
+  if (e->log_path)
+    g_unlink (e->log_path);
+  g_free (e->log_path);
   if (e->console_path)
     g_unlink (e->console_path);
   g_free (e->console_path);
@@ -860,6 +903,26 @@ on_exec_console (gint fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The runtime could not run the command (it printed why on the caller's
+ * stderr, and logged it): the exit code becomes a shell's, as docker
+ * exec's: 127 when the command does not exist, 126 when it cannot be
+ * executed. berth-runtime exits so itself; runc exits 255 for both. */
+static int
+exec_runtime_failure (ExecData *e, int code)
+{
+  g_autofree char *line = e->log_path ? runtime_log_line_at (e->log_path) : NULL;
+  g_autofree char *lower = NULL;
+
+  if (line == NULL || code == 0 || code == 126 || code == 127)
+    return code;
+  lower = g_ascii_strdown (line, -1);
+  if (strstr (lower, "not found in $path") || strstr (lower, "no such file or directory"))
+    return 127;
+  if (strstr (lower, "permission denied") || strstr (lower, "not executable"))
+    return 126;
+  return code;
+}
+
 static void
 on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -875,6 +938,7 @@ on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
     code = 128 + g_subprocess_get_term_sig (proc);
   else
     code = 128 + SIGKILL;
+  code = exec_runtime_failure (e, code);
   exec_return (e, -1,
                g_error_new (BERTH_ERROR, BERTH_ERROR_FAILED,
                             "the process in %.12s ended before its terminal was set up (exit %d)",
@@ -882,7 +946,73 @@ on_exec_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   g_debug ("container %.12s: exec %s exited with %d", e->container_id, e->id, code);
   if (rec && rec->skeleton)
     berth_container_emit_exec_exited (rec->skeleton, e->id, code);
+  berth_container_exec_forget (e->daemon, e->container_id, e->id);
   exec_data_free (e);
+}
+
+/* -u NAME: looked up in the container's files in a worker thread first. */
+typedef struct
+{
+  BerthDaemon *daemon;
+  char *container_id;
+  char *bundle, *name;
+  char **command;
+  BerthContainerExecOptions o; /* owns its strings and fds */
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} ExecUserJob;
+
+static void
+exec_user_job_free (ExecUserJob *job)
+{
+  berth_close_fdp (&job->o.stdin_fd);
+  berth_close_fdp (&job->o.stdout_fd);
+  berth_close_fdp (&job->o.stderr_fd);
+  g_strfreev (job->o.env);
+  g_free ((char *)job->o.workdir);
+  g_free ((char *)job->o.user);
+  g_free (job->container_id);
+  g_free (job->bundle);
+  g_free (job->name);
+  g_strfreev (job->command);
+  g_free (job);
+}
+
+static void
+exec_user_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ExecUserJob *job = task_data;
+  GError *error = NULL;
+  BerthUser *user = berth_container_resolve_user_at (job->bundle, job->name, job->o.user, &error);
+
+  if (user == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, user, (GDestroyNotify)berth_user_free);
+}
+
+static void
+exec_user_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ExecUserJob *job = g_task_get_task_data (G_TASK (result));
+  BerthContainerRec *rec = g_hash_table_lookup (job->daemon->containers, job->container_id);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthUser) user = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (user && (rec == NULL || rec->state != BERTH_CONTAINER_RUNNING))
+    g_set_error (&error, BERTH_ERROR, BERTH_ERROR_INVALID_STATE, "container %s stopped meanwhile",
+                 job->name);
+  if (error)
+    {
+      g_autoptr (GTask) task = g_task_new (NULL, NULL, job->callback, job->user_data);
+
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job->o.resolved = user;
+  /* It takes the fds. */
+  berth_container_exec (rec, job->command, &job->o, job->callback, job->user_data);
+  job->o.stdin_fd = job->o.stdout_fd = job->o.stderr_fd = -1;
 }
 
 void
@@ -890,16 +1020,45 @@ berth_container_exec (BerthContainerRec *rec, char **command,
                       const BerthContainerExecOptions *options, GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-  ExecData *e = g_new0 (ExecData, 1);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_autoptr (GPtrArray) argv = runtime_argv (rec, "exec");
+  ExecData *e;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GPtrArray) argv = NULL;
   g_autoptr (GError) error = NULL;
   BerthContainerExecOptions o = *options;
 
+  if (o.user && o.resolved == NULL)
+    {
+      ExecUserJob *job = g_new0 (ExecUserJob, 1);
+      g_autoptr (GTask) task = g_task_new (NULL, NULL, exec_user_done, NULL);
+
+      job->daemon = rec->daemon;
+      job->container_id = g_strdup (rec->id);
+      job->bundle = g_strdup (rec->bundle);
+      job->name = g_strdup (rec->name);
+      job->command = g_strdupv (command);
+      job->o = o;
+      job->o.env = g_strdupv (o.env);
+      job->o.workdir = g_strdup (o.workdir);
+      job->o.user = g_strdup (o.user);
+      job->callback = callback;
+      job->user_data = user_data;
+      g_task_set_task_data (task, job, (GDestroyNotify)exec_user_job_free);
+      g_task_run_in_thread (task, exec_user_thread);
+      return;
+    }
+
+  e = g_new0 (ExecData, 1);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  argv = runtime_argv (rec, "exec");
   e->daemon = rec->daemon;
   e->container_id = g_strdup (rec->id);
   e->console_listen_fd = -1;
   e->id = g_strdup_printf ("%08x", g_random_int ());
+  e->log_path = g_strdup_printf ("%s/exec-%s.log", rec->bundle, e->id);
+  g_ptr_array_insert (argv, 1, g_strdup ("--log"));
+  g_ptr_array_insert (argv, 2, g_strdup (e->log_path));
+  g_ptr_array_insert (argv, 3, g_strdup ("--log-format"));
+  g_ptr_array_insert (argv, 4, g_strdup ("json"));
   e->task = g_task_new (NULL, NULL, callback, user_data);
   g_task_set_task_data (e->task, g_strdup (e->id), g_free);
 
@@ -926,10 +1085,23 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_ptr_array_add (argv, g_strdup ("--cwd"));
       g_ptr_array_add (argv, g_strdup (o.workdir));
     }
-  if (o.user)
+  if (o.resolved)
     {
+      GArray *gids = o.resolved->additional_gids;
+
       g_ptr_array_add (argv, g_strdup ("--user"));
-      g_ptr_array_add (argv, g_strdup (o.user));
+      g_ptr_array_add (argv, g_strdup_printf ("%u:%u", o.resolved->uid, o.resolved->gid));
+      for (guint i = 0; i < gids->len; i++)
+        {
+          g_ptr_array_add (argv, g_strdup ("--additional-gids"));
+          g_ptr_array_add (argv, g_strdup_printf ("%u", g_array_index (gids, guint32, i)));
+        }
+      /* The user's HOME, unless one was set; the bundle's is its user's. */
+      if (!berth_container_env_has (o.env, "HOME") && !berth_container_env_has (rec->env, "HOME"))
+        {
+          g_ptr_array_add (argv, g_strdup ("--env"));
+          g_ptr_array_add (argv, g_strconcat ("HOME=", o.resolved->home, NULL));
+        }
     }
   for (guint i = 0; o.env && o.env[i]; i++)
     {
@@ -937,8 +1109,16 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_ptr_array_add (argv, g_strdup (o.env[i]));
     }
   g_ptr_array_add (argv, g_strdup (rec->id));
-  for (guint i = 0; command[i]; i++)
-    g_ptr_array_add (argv, g_strdup (command[i]));
+  {
+    g_auto (GStrv) wrapped
+      = berth_container_exec_wrap (rec, e->id, o.resolved ? o.resolved->uid : rec->uid,
+                                   o.resolved ? o.resolved->gid : rec->gid, command, &error);
+
+    if (wrapped == NULL)
+      goto fail;
+    for (guint i = 0; wrapped[i]; i++)
+      g_ptr_array_add (argv, g_strdup (wrapped[i]));
+  }
 
   {
     g_autofree char *log_path = g_build_filename (rec->dir, "container.log", NULL);
@@ -955,6 +1135,7 @@ berth_container_exec (BerthContainerRec *rec, char **command,
       g_prefix_error (&error, "cannot run the OCI runtime %s: ", rec->runtime);
       goto fail;
     }
+  berth_container_exec_started (rec->daemon, e->id);
   g_subprocess_wait_async (e->proc, NULL, on_exec_exited, e);
   if (o.tty)
     e->console_watch = g_unix_fd_add (e->console_listen_fd, G_IO_IN, on_exec_console, e);
@@ -966,6 +1147,7 @@ fail:
   berth_close_fdp (&o.stdin_fd);
   berth_close_fdp (&o.stdout_fd);
   berth_close_fdp (&o.stderr_fd);
+  berth_container_exec_forget (rec->daemon, rec->id, e->id);
   exec_return (e, -1, g_steal_pointer (&error));
   exec_data_free (e);
 }

@@ -102,6 +102,8 @@ berth_container_rec_free (BerthContainerRec *rec)
       if (rec->log_partial[i])
         g_string_free (rec->log_partial[i], TRUE);
     }
+  if (rec->log_times)
+    berth_container_log_times_stop (rec);
   g_clear_object (&rec->skeleton);
   g_free (rec->object_path);
   g_free (rec->id);
@@ -111,6 +113,7 @@ berth_container_rec_free (BerthContainerRec *rec)
   g_strfreev (rec->command);
   g_strfreev (rec->env);
   g_free (rec->workdir);
+  g_free (rec->user);
   g_free (rec->hostname);
   g_free (rec->runtime);
   g_hash_table_unref (rec->labels);
@@ -146,6 +149,8 @@ add_settings (JsonBuilder *b, BerthContainerRec *rec)
   add_strv (b, "Env", rec->env);
   json_builder_set_member_name (b, "WorkingDir");
   json_builder_add_string_value (b, rec->workdir ? rec->workdir : "");
+  json_builder_set_member_name (b, "User");
+  json_builder_add_string_value (b, rec->user ? rec->user : "");
   json_builder_set_member_name (b, "Uid");
   json_builder_add_int_value (b, rec->uid);
   json_builder_set_member_name (b, "Gid");
@@ -315,6 +320,9 @@ berth_container_rec_from_json (BerthDaemon *daemon, JsonNode *node, GError **err
   rec->command = get_strv (o, "Command");
   rec->env = get_strv (o, "Env");
   rec->workdir = get_str (o, "WorkingDir");
+  rec->user = get_str (o, "User");
+  if (rec->user && *rec->user == '\0')
+    g_clear_pointer (&rec->user, g_free);
   rec->uid = json_object_get_int_member_with_default (o, "Uid", 0);
   rec->gid = json_object_get_int_member_with_default (o, "Gid", 0);
   rec->hostname = get_str (o, "Hostname");

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "berth-container-gen.h"
+#include "berth-passwd.h"
 #include "daemon.h"
 
 G_BEGIN_DECLS
@@ -26,6 +27,9 @@ typedef enum
 } BerthContainerState;
 
 typedef struct _BerthContainerRec BerthContainerRec;
+typedef struct _BerthLogTimes BerthLogTimes;
+typedef struct _BerthContainerLogTimes BerthContainerLogTimes;
+typedef struct _BerthExecWatch BerthExecWatch;
 
 /* A volume or host directory mounted into the container: bind mounts
  * outside the overlay, so never part of its diff or of a commit. */
@@ -54,7 +58,8 @@ struct _BerthContainerRec
   char **command; /* entrypoint + cmd */
   char **env;
   char *workdir;
-  guint32 uid, gid;
+  char *user;       /* as given (-u) or the image's User; NULL: root */
+  guint32 uid, gid; /* numeric, or what @user resolved to at the last start */
   char *hostname;
   gboolean tty, open_stdin, read_only, init, host_network, auto_remove;
   guint64 memory;
@@ -93,6 +98,8 @@ struct _BerthContainerRec
   guint log_watches[2];
   GString *log_partial[2];
 
+  BerthContainerLogTimes *log_times; /* container-logtimes.c, while watched */
+
   BerthContainer *skeleton;
   char *object_path;
 
@@ -127,6 +134,7 @@ typedef struct
 {
   int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null or the log */
   guint16 rows, cols;
+  gboolean log_terminal; /* container-dbus.c: with tty, berthd logs the terminal's output */
 } BerthContainerStartOptions;
 void berth_container_start (BerthContainerRec *rec, const BerthContainerStartOptions *options,
                             GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -140,7 +148,8 @@ typedef struct
   gboolean tty;
   char **env;
   const char *workdir;
-  const char *user;
+  const char *user;    /* NAME[:GROUP] or UID[:GID] */
+  BerthUser *resolved; /* @user looked up (berth_container_exec does it) */
 } BerthContainerExecOptions;
 /* Runs @command in the running container through the runtime's exec; the
  * callback comes once it runs (with its terminal). ExecExited tells the
@@ -172,14 +181,49 @@ void berth_container_remove_files (BerthContainerRec *rec, GAsyncReadyCallback c
                                    gpointer user_data);
 gboolean berth_container_remove_files_finish (GAsyncResult *result, GError **error);
 
-/* container-journal.c (systemd mode): @n is 0 for stdout, 1 for stderr.
- * Takes @fd; unless @restored, also puts it into systemd's fd store. */
+/* container-journal.c: @n is 0 for stdout, 1 for stderr. Takes @fd;
+ * unless @restored, also puts it into systemd's fd store (systemd mode).
+ * What it reads goes to the log file, and to the journal in systemd mode.
+ * Used for the pipes of systemd mode and for a detached terminal. */
 void berth_container_log_attach (BerthContainerRec *rec, int n, int fd, gboolean restored);
 void berth_container_log_detach (BerthContainerRec *rec);
 /* Takes back the pipes kept in systemd's fd store across a restart. */
 void berth_daemon_containers_restore_logs (BerthDaemon *daemon);
 /* Registers a running container with systemd-machined. */
 void berth_container_register_machine (BerthContainerRec *rec);
+
+/* container-logtimes.c: when each part of the log was written (the
+ * container.log.times file beside it). Watch from start to exit. */
+void berth_container_log_times_watch (BerthContainerRec *rec);
+/* Records what the log holds that no record covers yet, and stops. */
+void berth_container_log_times_stop (BerthContainerRec *rec);
+void berth_daemon_log_times_free (BerthDaemon *daemon);
+
+/* container-execs.c: exec'd processes whose exit outlives berthd (with
+ * berth-init). The command to give the runtime for exec @id as @uid:@gid
+ * (wrapped in berth-init when the container has it). */
+char **berth_container_exec_wrap (BerthContainerRec *rec, const char *id, guint32 uid, guint32 gid,
+                                  char **command, GError **error);
+/* This berthd waits for exec @id's runtime process. */
+void berth_container_exec_started (BerthDaemon *daemon, const char *id);
+/* It ended and was reported: its directory goes. */
+void berth_container_exec_forget (BerthDaemon *daemon, const char *container_id, const char *id);
+/* At start: reports execs that ended while berthd was down, watches the rest. */
+void berth_container_execs_recover (BerthContainerRec *rec);
+/* The container exited: every exec still known ends (137 unless it said). */
+void berth_container_execs_exited (BerthContainerRec *rec);
+/* berthd owns its name: what was learnt before is reported now. */
+void berth_daemon_execs_ready (BerthDaemon *daemon);
+void berth_daemon_exec_watch_free (BerthDaemon *daemon);
+
+/* container-user.c: -u NAME[:GROUP] from the container's /etc/passwd and
+ * /etc/group, in its mounted root (call it in a worker thread). */
+BerthUser *berth_container_resolve_user (BerthContainerRec *rec, const char *user, GError **error);
+BerthUser *berth_container_resolve_user_at (const char *bundle, const char *name, const char *user,
+                                            GError **error);
+gboolean berth_container_env_has (char *const *env, const char *name);
+/* A copy of @env with HOME=@home added unless it has HOME. */
+char **berth_container_env_with_home (char *const *env, const char *home);
 
 /* container-dbus.c: the org.berth.berth1.Container objects. */
 gboolean berth_container_export (BerthContainerRec *rec, GError **error);

@@ -40,9 +40,11 @@ typedef struct
   guint next_transfer_id;
   GHashTable *builds; /* object path → Build (build.h) */
   guint next_build_id;
-  GHashTable *containers;      /* container ID → BerthContainerRec (container.h) */
-  GThreadPool *save_pool;      /* one thread: container records are saved in order */
-  BerthDaemonVolumes *volumes; /* <root>/volumes and their objects (volume.h) */
+  GHashTable *containers;             /* container ID → BerthContainerRec (container.h) */
+  struct _BerthLogTimes *log_times;   /* container-logtimes.c */
+  struct _BerthExecWatch *exec_watch; /* container-execs.c */
+  GThreadPool *save_pool;             /* one thread: container records are saved in order */
+  BerthDaemonVolumes *volumes;        /* <root>/volumes and their objects (volume.h) */
 
   BerthCgroupManager cgroup_manager;
   BerthCgroupLayout cgroup_layout;
@@ -84,6 +86,11 @@ GPtrArray *berth_image_infos_collect (BerthStore *store);
 void berth_daemon_images_apply (BerthDaemon *daemon, GPtrArray *infos, gboolean emit);
 char *berth_image_object_path (const char *id);
 void berth_daemon_images_clear (BerthDaemon *daemon);
+
+/* berthd.c: at exit, cancels every job in @table (object path → a struct
+ * holding its GCancellable * at @cancellable_offset) and runs the main loop
+ * until all of them ended and left the table. */
+void berth_daemon_cancel_and_wait (GHashTable *table, gsize cancellable_offset);
 
 /* manager-transfers.c: pulls, pushes, logins and searches. */
 void berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager);

@@ -186,34 +186,28 @@ env_set (GPtrArray *env, const char *entry)
   g_ptr_array_add (env, g_strdup (entry));
 }
 
+/* NAME[:GROUP] or UID[:GID]: names are looked up at each start in the
+ * container's own /etc/passwd and /etc/group (container-user.c); numbers
+ * are taken as they are until then. */
 static gboolean
 parse_user (const char *user, guint32 *uid, guint32 *gid, GError **error)
 {
   g_auto (GStrv) parts = NULL;
   guint64 n;
 
-  if (user == NULL || *user == '\0' || g_str_equal (user, "root"))
+  if (user == NULL || *user == '\0')
     return TRUE;
   parts = g_strsplit (user, ":", 2);
-  if (!g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &n, NULL))
+  if (*parts[0] == '\0' || (parts[1] && *parts[1] == '\0') || strchr (user, '\n'))
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                   "user \"%s\": give a numeric uid[:gid] (user names other than root are not "
-                   "looked up)",
-                   user);
+                   "user \"%s\": give NAME or UID, optionally with :GROUP or :GID", user);
       return FALSE;
     }
-  *uid = *gid = (guint32)n;
-  if (parts[1])
-    {
-      if (!g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &n, NULL))
-        {
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                       "user \"%s\": the group must be a number", user);
-          return FALSE;
-        }
-      *gid = (guint32)n;
-    }
+  if (g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &n, NULL))
+    *uid = *gid = (guint32)n;
+  if (parts[1] && g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &n, NULL))
+    *gid = (guint32)n;
   return TRUE;
 }
 
@@ -293,6 +287,8 @@ create_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     user = json_object_get_string_member_with_default (run, "User", NULL);
   if (!parse_user (user, &rec->uid, &rec->gid, &error))
     goto fail;
+  if (user && *user)
+    rec->user = g_strdup (user);
   if (!berth_container_volumes_setup (rec, run, &error))
     goto fail;
 
@@ -753,9 +749,15 @@ load_one (BerthDaemon *daemon, int dirfd, const char *name)
         g_message ("container %s (%.12s) still runs, pid %d", r->name, r->id, r->pid);
       /* When it is gone, the watch reports the exit from berth-init's file. */
       berth_container_watch (r);
+      if (r->state == BERTH_CONTAINER_RUNNING)
+        berth_container_execs_recover (r);
       break;
     case BERTH_CONTAINER_REMOVING:
       berth_container_remove_files (r, on_restored_removal, r);
+      break;
+    case BERTH_CONTAINER_EXITED:
+      /* What its log got after berthd last looked. */
+      berth_container_log_times_stop (r);
       break;
     default:
       break;

@@ -1237,17 +1237,10 @@ berth_manager_transfers_connect (BerthDaemon *daemon, BerthManager *manager)
 void
 berth_daemon_transfers_shutdown (BerthDaemon *daemon)
 {
-  GHashTableIter iter;
-  gpointer t;
-
   if (daemon->transfers == NULL)
     return;
   daemon->pull_spare->closing = TRUE;
-  g_hash_table_iter_init (&iter, daemon->transfers);
-  while (g_hash_table_iter_next (&iter, NULL, &t))
-    g_cancellable_cancel (((Transfer *)t)->cancellable);
-  while (g_hash_table_size (daemon->transfers) > 0)
-    g_main_context_iteration (NULL, TRUE);
+  berth_daemon_cancel_and_wait (daemon->transfers, G_STRUCT_OFFSET (Transfer, cancellable));
   g_clear_pointer (&daemon->transfers, g_hash_table_unref);
   if (daemon->pull_spare)
     {

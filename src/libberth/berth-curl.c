@@ -4,8 +4,7 @@
 
 #include "berth-curl.h"
 
-#include <dlfcn.h>
-
+#include "berth-dlopen.h"
 #include "berth-error.h"
 
 #define LIBCURL_SONAME "libcurl.so.4"
@@ -27,12 +26,8 @@ static void
 load (void)
 {
   CURLcode (*global_init) (long flags);
-  void *dl = dlopen (LIBCURL_SONAME, RTLD_NOW | RTLD_NODELETE);
-  const struct
-  {
-    const char *name;
-    void **slot;
-  } symbols[] = {
+  g_autoptr (GError) error = NULL;
+  const BerthDlsym symbols[] = {
     { "curl_easy_init", (void **)&sym_curl_easy_init },
     { "curl_easy_cleanup", (void **)&sym_curl_easy_cleanup },
     { "curl_easy_reset", (void **)&sym_curl_easy_reset },
@@ -45,19 +40,11 @@ load (void)
     { "curl_global_init", (void **)&global_init },
   };
 
-  if (dl == NULL)
+  if (!berth_dlopen_symbols (LIBCURL_SONAME, "libcurl4", symbols, G_N_ELEMENTS (symbols), &error))
     {
-      load_error
-        = g_strdup_printf ("cannot load %s (install libcurl4): %s", LIBCURL_SONAME, dlerror ());
+      load_error = g_strdup (error->message);
       return;
     }
-  for (gsize i = 0; i < G_N_ELEMENTS (symbols); i++)
-    if ((*symbols[i].slot = dlsym (dl, symbols[i].name)) == NULL)
-      {
-        load_error
-          = g_strdup_printf ("%s has no %s: %s", LIBCURL_SONAME, symbols[i].name, dlerror ());
-        return;
-      }
   /* Not thread-safe in libcurl; done once here. */
   if (global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
     {

@@ -2,9 +2,9 @@
 #include "config.h"
 
 #include "berth-digest.h"
+#include "berth-dlopen.h"
 #include "berth-error.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -41,12 +41,8 @@ load_libcrypto (void)
 
   if (g_once_init_enter (&once))
     {
-      void *dl = dlopen (LIBCRYPTO_SONAME, RTLD_NOW | RTLD_NODELETE);
-      const struct
-      {
-        const char *name;
-        void **slot;
-      } symbols[] = {
+      g_autoptr (GError) error = NULL;
+      const BerthDlsym symbols[] = {
         { "EVP_MD_CTX_new", (void **)&crypto.md_ctx_new },
         { "EVP_MD_CTX_free", (void **)&crypto.md_ctx_free },
         { "EVP_MD_CTX_copy_ex", (void **)&crypto.md_ctx_copy_ex },
@@ -59,11 +55,9 @@ load_libcrypto (void)
 
       /* Without it nothing can be verified: an installation this broken
        * cannot go on (libcrypto3 is required by the package). */
-      if (dl == NULL)
-        g_error ("cannot load %s (install libssl3): %s", LIBCRYPTO_SONAME, dlerror ());
-      for (gsize i = 0; i < G_N_ELEMENTS (symbols); i++)
-        if ((*symbols[i].slot = dlsym (dl, symbols[i].name)) == NULL)
-          g_error ("%s has no %s", LIBCRYPTO_SONAME, symbols[i].name);
+      if (!berth_dlopen_symbols (LIBCRYPTO_SONAME, "libssl3", symbols, G_N_ELEMENTS (symbols),
+                                 &error))
+        g_error ("%s", error->message);
       g_once_init_leave (&once, 1);
     }
 }
@@ -130,56 +124,6 @@ berth_hasher_free (BerthHasher *hasher)
     return;
   crypto.md_ctx_free (hasher->ctx);
   g_free (hasher);
-}
-
-gboolean
-berth_digest_validate (const char *digest, BerthDigestAlgorithm *out_algorithm, GError **error)
-{
-  const char *colon;
-  const char *hex;
-  gsize want;
-  BerthDigestAlgorithm algorithm;
-
-  if (digest == NULL || (colon = strchr (digest, ':')) == NULL || colon == digest)
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                   "invalid digest \"%s\": expected algorithm:hex, e.g. sha256:<64 hex digits>",
-                   digest ? digest : "");
-      return FALSE;
-    }
-
-  if (colon - digest == 6 && strncmp (digest, "sha256", 6) == 0)
-    algorithm = BERTH_DIGEST_SHA256, want = 64;
-  else if (colon - digest == 6 && strncmp (digest, "sha512", 6) == 0)
-    algorithm = BERTH_DIGEST_SHA512, want = 128;
-  else
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
-                   "unsupported digest algorithm \"%.*s\" in \"%s\": use sha256 or sha512",
-                   (int)(colon - digest), digest, digest);
-      return FALSE;
-    }
-
-  hex = colon + 1;
-  if (strlen (hex) != want || strspn (hex, "0123456789abcdef") != want)
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                   "invalid digest \"%s\": %s needs exactly %zu lowercase hex digits", digest,
-                   algorithm_name (algorithm), want);
-      return FALSE;
-    }
-
-  if (out_algorithm)
-    *out_algorithm = algorithm;
-  return TRUE;
-}
-
-const char *
-berth_digest_hex (const char *digest)
-{
-  const char *colon = strchr (digest, ':');
-
-  return colon ? colon + 1 : digest;
 }
 
 char *

@@ -4,10 +4,10 @@
 #include "berth-ignore.h"
 #include "berth-error.h"
 #include "berth-fd.h"
+#include "berth-fsutil.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -346,34 +346,14 @@ write_entry (Writer *w, int dirfd, const char *name, const char *path, GError **
   return TRUE;
 }
 
-static int
-compare_names (const void *a, const void *b)
-{
-  return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
 static gboolean
 write_dir (Writer *w, int dirfd, const char *prefix, GError **error)
 {
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  int dupfd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
-  DIR *dir = dupfd >= 0 ? fdopendir (dupfd) : NULL;
-  struct dirent *de;
-
-  if (dir == NULL)
-    {
-      if (dupfd >= 0)
-        close (dupfd);
-      return berth_error_set_errno (error, errno, "cannot list %s", *prefix ? prefix : ".");
-    }
-  while ((de = readdir (dir)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  closedir (dir);
   /* Sorted, so that the same tree gives the same tar. */
-  if (names->len > 1)
-    qsort (names->pdata, names->len, sizeof (char *), compare_names);
+  g_autoptr (GPtrArray) names = berth_fs_list_dir (dirfd, *prefix ? prefix : ".", error);
 
+  if (names == NULL)
+    return FALSE;
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);

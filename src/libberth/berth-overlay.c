@@ -3,11 +3,13 @@
 
 #include "berth-overlay.h"
 #include "berth-error.h"
+#include "berth-fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static gboolean
@@ -71,41 +73,34 @@ berth_overlay_mount (const char *links_dir, const char *const *lower_links, cons
                      const char *work_dir, const char *target, GError **error)
 {
   g_autofree char *options = berth_overlay_options (lower_links, upper_dir, work_dir, error);
-  pid_t pid;
-  int status;
 
   if (options == NULL)
     return FALSE;
 
   /* Relative lowerdirs resolve against the working directory, which is the
-   * whole process's; a short-lived child changes its own instead of the
-   * (threaded) caller's. Only async-signal-safe calls happen in it. */
-  pid = fork ();
-  if (pid < 0)
-    return berth_error_set_errno (error, errno, "cannot fork to mount the overlay");
-  if (pid == 0)
-    {
-      if (chdir (links_dir) < 0)
-        _exit (200);
-      if (mount ("overlay", target, "overlay", 0, options) < 0)
-        _exit (errno & 0x7f);
-      _exit (0);
-    }
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return berth_error_set_errno (error, errno, "cannot wait for the mount helper");
-  if (!WIFEXITED (status))
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "the overlay mount helper crashed");
-      return FALSE;
-    }
-  if (WEXITSTATUS (status) == 200)
-    return berth_error_set_errno (error, ENOENT, "cannot enter the layer links directory %s",
-                                  links_dir);
-  if (WEXITSTATUS (status) != 0)
-    return berth_error_set_errno (error, WEXITSTATUS (status),
-                                  "cannot mount the overlay on %s (layers in %s: %s)", target,
-                                  links_dir, options);
+   * whole process's: this thread takes its own (unshare CLONE_FS) and
+   * changes that one alone, then goes back. Cheaper than a child process,
+   * whose fork copies a busy daemon's page tables. */
+  {
+    berth_autofd int here = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int errsv = 0;
+
+    if (here < 0)
+      return berth_error_set_errno (error, errno, "cannot open the working directory");
+    if (unshare (CLONE_FS) < 0)
+      return berth_error_set_errno (error, errno, "cannot take a working directory of its own");
+    if (chdir (links_dir) < 0)
+      return berth_error_set_errno (error, errno, "cannot enter the layer links directory %s",
+                                    links_dir);
+    if (mount ("overlay", target, "overlay", 0, options) < 0)
+      errsv = errno;
+    if (fchdir (here) < 0)
+      g_warning ("cannot return to the working directory: %s", g_strerror (errno));
+    if (errsv)
+      return berth_error_set_errno (error, errsv,
+                                    "cannot mount the overlay on %s (layers in %s: %s)", target,
+                                    links_dir, options);
+  }
   return TRUE;
 }
 

@@ -160,7 +160,12 @@ main (int argc, char **argv)
       execvp (argv[i], argv + i);
       {
         int errsv = errno;
-        say ("cannot execute ", argv[i], ": ", strerror (errsv), NULL);
+        /* The words docker and podman use, so that scripts and people
+         * recognise them. */
+        if (errsv == ENOENT && strchr (argv[i], '/') == NULL)
+          say ("executable file \"", argv[i], "\" not found in $PATH", NULL);
+        else
+          say ("cannot execute ", argv[i], ": ", strerror (errsv), NULL);
         _exit (errsv == ENOENT ? 127 : 126);
       }
     }

@@ -169,6 +169,7 @@ cmd_exec (const RtGlobal *global, int argc, char **argv)
   g_autofree char *cwd = NULL;
   g_autofree char *user = NULL;
   g_auto (GStrv) env = NULL;
+  g_auto (GStrv) additional_gids = NULL;
   gboolean tty = FALSE, detach = FALSE;
   int preserve_fds = 0;
   GOptionEntry entries[]
@@ -185,6 +186,8 @@ cmd_exec (const RtGlobal *global, int argc, char **argv)
           "KEY=VALUE" },
         { "cwd", 0, 0, G_OPTION_ARG_FILENAME, &cwd, "Working directory", "DIR" },
         { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric UID[:GID]", "UID[:GID]" },
+        { "additional-gids", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &additional_gids,
+          "A supplementary group (repeatable; replaces the bundle's)", "GID" },
         { "preserve-fds", 0, 0, G_OPTION_ARG_INT, &preserve_fds,
           "Pass N descriptors after 0, 1, 2 to the process", "N" },
         { NULL } };
@@ -219,6 +222,7 @@ cmd_exec (const RtGlobal *global, int argc, char **argv)
   o.env = env;
   o.cwd = cwd;
   o.user = user;
+  o.additional_gids = additional_gids;
   o.tty = tty;
   o.console_socket = console_socket;
   o.pid_file = pid_file;
@@ -228,6 +232,10 @@ cmd_exec (const RtGlobal *global, int argc, char **argv)
   if (status < 0)
     {
       rt_log_error ("%s", error->message);
+      if (g_error_matches (error, RT_ERROR, RT_ERROR_EXEC_NOT_FOUND))
+        return 127;
+      if (g_error_matches (error, RT_ERROR, RT_ERROR_EXEC_NOT_ALLOWED))
+        return 126;
       return EXIT_FAILURE;
     }
   return status;

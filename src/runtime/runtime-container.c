@@ -199,7 +199,7 @@ rt_container_main (const RtContainer *c)
     }
   executable = rt_process_find_executable (spec, &exit_code, &message);
   if (executable == NULL)
-    report_failure (c, message, 1);
+    report_failure (c, message, exit_code);
   if (!rt_process_set_rlimits (spec, &message))
     report_failure (c, message, 1);
   umask (spec->umask >= 0 ? (mode_t)spec->umask : 022);
@@ -271,7 +271,7 @@ rt_container_exec_main (const RtContainer *c)
     }
   executable = rt_process_find_executable (spec, &exit_code, &message);
   if (executable == NULL)
-    report_failure (c, message, 1);
+    report_failure (c, message, exit_code);
   if (!rt_process_set_rlimits (spec, &message))
     report_failure (c, message, 1);
   if (spec->terminal)

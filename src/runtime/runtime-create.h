@@ -35,7 +35,8 @@ typedef struct
   char **args;              /* the command (NULL: the bundle's) */
   char **env;               /* added KEY=VALUE */
   const char *cwd;
-  const char *user; /* UID[:GID] */
+  const char *user;       /* UID[:GID] */
+  char **additional_gids; /* numbers, replacing the bundle's */
   gboolean tty;
   const char *console_socket;
   const char *pid_file;

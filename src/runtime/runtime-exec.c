@@ -33,14 +33,24 @@ apply_overrides (RtSpec *spec, const RtExecOptions *o, GError **error)
     }
   if (o->env && o->env[0])
     {
-      GPtrArray *env = g_ptr_array_new ();
+      GPtrArray *env = g_ptr_array_new_with_free_func (g_free);
 
+      /* KEY=VALUE given here replaces the bundle's KEY. */
       for (guint i = 0; spec->env && spec->env[i]; i++)
-        g_ptr_array_add (env, spec->env[i]);
+        {
+          const char *eq = strchr (spec->env[i], '=');
+          gsize len = eq ? (gsize)(eq - spec->env[i]) + 1 : strlen (spec->env[i]);
+          gboolean replaced = FALSE;
+
+          for (guint j = 0; o->env[j] && !replaced; j++)
+            replaced = strncmp (o->env[j], spec->env[i], len) == 0;
+          if (!replaced)
+            g_ptr_array_add (env, g_strdup (spec->env[i]));
+        }
       for (guint i = 0; o->env[i]; i++)
         g_ptr_array_add (env, g_strdup (o->env[i]));
       g_ptr_array_add (env, NULL);
-      g_free (spec->env);
+      g_strfreev (spec->env);
       spec->env = (char **)g_ptr_array_free (env, FALSE);
     }
   if (o->cwd)
@@ -69,6 +79,30 @@ apply_overrides (RtSpec *spec, const RtExecOptions *o, GError **error)
         }
       spec->uid = (uid_t)uid;
       spec->gid = (gid_t)(parts[1] ? gid : 0);
+      /* Another user: not the bundle's user's groups. */
+      g_clear_pointer (&spec->additional_gids, g_free);
+      spec->n_additional_gids = 0;
+    }
+  if (o->additional_gids && o->additional_gids[0])
+    {
+      guint n = g_strv_length (o->additional_gids);
+
+      g_free (spec->additional_gids);
+      spec->additional_gids = g_new0 (gid_t, n);
+      spec->n_additional_gids = 0;
+      for (guint i = 0; i < n; i++)
+        {
+          guint64 gid;
+
+          if (!g_ascii_string_to_unsigned (o->additional_gids[i], 10, 0, G_MAXUINT32 - 1, &gid,
+                                           NULL))
+            {
+              g_set_error (error, RT_ERROR, RT_ERROR_INVALID,
+                           "--additional-gids wants numbers, not \"%s\"", o->additional_gids[i]);
+              return FALSE;
+            }
+          spec->additional_gids[spec->n_additional_gids++] = (gid_t)gid;
+        }
     }
   spec->terminal = o->tty;
   return TRUE;
@@ -240,8 +274,20 @@ rt_exec (const RtGlobal *global, const RtExecOptions *o, GError **error)
   while (n < 0 && errno == EINTR);
   if (n > 0)
     {
+      int status = 0, code = RT_ERROR_FAILED;
+
       reply[n] = '\0';
-      g_set_error (error, RT_ERROR, RT_ERROR_FAILED, "%s",
+      /* The child exits right after its message, with 127 or 126 when the
+       * command is missing or not executable: shells' codes, which the
+       * caller passes on (docker exec does the same). */
+      while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      pid = -1;
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+        code = RT_ERROR_EXEC_NOT_FOUND;
+      else if (WIFEXITED (status) && WEXITSTATUS (status) == 126)
+        code = RT_ERROR_EXEC_NOT_ALLOWED;
+      g_set_error (error, RT_ERROR, code, "%s",
                    reply[0] == 'E' && n > 1 ? reply + 1 : "the new process failed");
       goto out;
     }

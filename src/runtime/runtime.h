@@ -19,9 +19,11 @@ G_BEGIN_DECLS
 typedef enum
 {
   RT_ERROR_FAILED,
-  RT_ERROR_NOT_FOUND, /* no such container */
-  RT_ERROR_INVALID,   /* bad input: id, signal, config */
-  RT_ERROR_STATE,     /* the container is in the wrong state for this */
+  RT_ERROR_NOT_FOUND,        /* no such container */
+  RT_ERROR_INVALID,          /* bad input: id, signal, config */
+  RT_ERROR_STATE,            /* the container is in the wrong state for this */
+  RT_ERROR_EXEC_NOT_FOUND,   /* the command does not exist: exit 127, as a shell */
+  RT_ERROR_EXEC_NOT_ALLOWED, /* it cannot be executed: exit 126 */
 } RtErrorCode;
 GQuark rt_error_quark (void);
 

@@ -216,6 +216,12 @@ assert_match "a base's ONBUILD trigger runs right after FROM" "Running ONBUILD t
 CHILD=$(bctl image inspect "$(tail -n1 <<<"$OUT")" 2>&1)
 grep -q '"Id"' <<<"$CHILD" && ! grep -q '"RUN echo child"' <<<"$CHILD" \
   && ok "the child image does not keep the base's triggers" || { not_ok "child image triggers"; diag "$CHILD"; }
+printf 'FROM busybox\nRUN mkdir /vol && echo before > /vol/before\nVOLUME /vol\nRUN echo dropped > /vol/x && echo kept > /kept\n' >"$R/Containerfile"
+build "$R" -t vol
+[ $RC = 0 ] || diag "$OUT"
+OUT=$(bctl run --rm vol sh -c 'cat /kept; ls /vol' 2>&1)
+[ "$OUT" = "$(printf 'kept\nbefore')" ] && ok "what RUN writes under a VOLUME path after VOLUME is not kept, as in Docker" \
+  || { not_ok "RUN under VOLUME"; diag "$OUT"; }
 printf 'FROM busybox\nCOPY a.txt b.txt /no-slash\n' >"$R/Containerfile"
 build "$R"
 assert_match "several sources need a directory destination ending in /" "destination must be a directory ending in /" "$OUT"
@@ -343,6 +349,20 @@ assert_match "the restarted berthd removes the lost build container" "removing c
 cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
   && ok "its processes, cgroup, mounts and files are gone" || not_ok "after the crash: cgroup '$cg', leftovers $(leftovers)"
+
+# --- berthd stopped during a RUN step ---------------------------------------------
+printf 'FROM busybox\nRUN echo started; sleep 60\n' >"$F/Containerfile"
+"$BERTHCTL" build "$F" -t stopped >"$SCRATCH/stop.out" 2>&1 &
+BPID=$!
+for _ in $(seq 1 100); do grep -q '^started$' "$SCRATCH/stop.out" && break; sleep 0.1; done
+start=$(date +%s)
+stop_berthd
+took=$(( $(date +%s) - start ))
+wait $BPID; RC=$?
+[ $RC = 1 ] && [ "$took" -lt 10 ] && [ "$(leftovers)" = 0 ] \
+  && ok "SIGTERM to berthd cancels a running build and cleans up (in ${took}s)" \
+  || { not_ok "berthd stop during a build: exit $RC in ${took}s, leftovers $(leftovers)"; diag "$(cat "$SCRATCH/stop.out")"; }
+start_berthd
 
 # --- bad input -------------------------------------------------------------------
 B=$SCRATCH/bad

@@ -174,7 +174,8 @@ out=$(cat "$SCRATCH/exec.out")
 grep -q "/berth-runtime/ex$" "/proc/$(cat "$SCRATCH/exec.pid" 2>/dev/null)/cgroup" 2>/dev/null \
   && ok "exec puts the process in the container's cgroup" \
   || { not_ok "exec puts the process in the container's cgroup"; diag "$(cat "/proc/$(cat "$SCRATCH/exec.pid")/cgroup" 2>&1)"; }
-expect_fail "exec of a missing program" 1 'executable file "nope" not found' brt exec ex nope
+expect_fail "exec of a missing program exits 127, as a shell" 127 'executable file "nope" not found' brt exec ex nope
+expect_fail "exec of a file that is not executable exits 126" 126 'cannot execute /etc/passwd: Permission denied' brt exec ex /etc/passwd
 check "kill --all reaches exec'd processes too" brt kill --all ex KILL
 for _ in $(seq 1 200); do brt state ex | grep -q '"stopped"' && break; sleep 0.02; done
 check "delete after kill --all" brt delete ex

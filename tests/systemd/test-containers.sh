@@ -57,6 +57,22 @@ for _ in $(seq 1 50); do [ "$(in_sandbox journalctl CONTAINER_NAME=ticker -o cat
 count=$(in_sandbox journalctl CONTAINER_NAME=ticker -o cat --no-pager 2>/dev/null | grep -c '^tick')
 [ "$count" = 40 ] && ok "all 40 lines reach the journal across a berthd restart" \
   || not_ok "all 40 lines reach the journal across a berthd restart ($count)"
+
+# logs with times (berthd records them beside the log in this mode too),
+# across the restart above
+out=$(bctl logs -t ticker 2>&1)
+[ "$(grep -cE '^20[0-9-]+T[0-9:.]+Z tick[0-9]+$' <<<"$out")" = 40 ] && ok "logs -t: all 40 lines, each with its time" \
+  || { not_ok "logs -t: all 40 lines, each with its time"; diag "$out"; }
+assert_match "logs --since 1h keeps them, --since 0s drops them" "^40 0$" \
+  "$(bctl logs --since 1h ticker 2>&1 | grep -c tick) $(bctl logs --since 0s ticker 2>&1 | grep -c tick)"
+
+# a detached terminal's output reaches the journal and the log
+bctl run -d -t --name ttyj busybox sh -c 'echo on-a-tty; sleep 1000' >/dev/null
+for _ in $(seq 1 50); do in_sandbox journalctl CONTAINER_NAME=ttyj -o cat --no-pager 2>/dev/null | grep -q on-a-tty && break; sleep 0.1; done
+assert_match "run -d -t: the terminal's output is in the journal" "^on-a-tty$" \
+  "$(in_sandbox journalctl CONTAINER_NAME=ttyj -o cat --no-pager 2>&1)"
+assert_match "... and in logs" "on-a-tty" "$(bctl logs ttyj 2>&1)"
+bctl rm -f ttyj >/dev/null 2>&1
 bctl rm web ticker >/dev/null 2>&1
 
 finish
