@@ -381,6 +381,5 @@ ctl_verb_volume (BerthCtl *ctl, int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
     if (g_str_equal (subs[i].name, argv[1]))
       return subs[i].run (ctl, argc - 1, argv + 1);
-  g_printerr ("berthctl volume: unknown command \"%s\" (see berthctl volume --help)\n", argv[1]);
-  return CTL_EXIT_USAGE;
+  return ctl_usage_error ("volume", "unknown command \"%s\"", argv[1]);
 }
