@@ -89,6 +89,21 @@ on_transfer_removed (GDBusConnection *bus, const char *sender, const char *path,
   g_main_loop_quit (f->loop);
 }
 
+/* berthd went away (stopped, crashed): no TransferRemoved will come. */
+static void
+on_owner_changed (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                  const char *signal, GVariant *params, gpointer user_data)
+{
+  Follow *f = user_data;
+  const char *name, *old_owner, *new_owner;
+
+  g_variant_get (params, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (*new_owner != '\0' || f->result)
+    return;
+  f->result = g_strdup ("vanished");
+  g_main_loop_quit (f->loop);
+}
+
 static char *
 short_digest (const char *digest)
 {
@@ -178,7 +193,7 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
   g_auto (Follow) f = { 0 };
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) all = NULL;
-  guint sub_props, sub_removed, tick, sigint, sigterm;
+  guint sub_props, sub_removed, sub_owner, tick, sigint, sigterm;
 
   if (bus == NULL)
     return CTL_EXIT_FAILURE;
@@ -197,12 +212,16 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
   sub_removed = g_dbus_connection_signal_subscribe (
     bus, BERTH_BUS_NAME, MANAGER_IFACE, "TransferRemoved", BERTH_MANAGER_PATH, NULL,
     G_DBUS_SIGNAL_FLAGS_NONE, on_transfer_removed, &f, NULL);
+  sub_owner = g_dbus_connection_signal_subscribe (
+    bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+    "/org/freedesktop/DBus", BERTH_BUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_owner_changed, &f, NULL);
   reply = ctl_call_manager (ctl, method, g_variant_new ("(s@a{sv})", reference, options),
                             G_VARIANT_TYPE ("(o)"));
   if (reply == NULL)
     {
       g_dbus_connection_signal_unsubscribe (bus, sub_props);
       g_dbus_connection_signal_unsubscribe (bus, sub_removed);
+      g_dbus_connection_signal_unsubscribe (bus, sub_owner);
       return CTL_EXIT_FAILURE;
     }
   g_variant_get (reply, "(o)", &f.path);
@@ -229,6 +248,7 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
   g_main_context_iteration (NULL, FALSE);
   g_dbus_connection_signal_unsubscribe (bus, sub_props);
   g_dbus_connection_signal_unsubscribe (bus, sub_removed);
+  g_dbus_connection_signal_unsubscribe (bus, sub_owner);
   draw (&f, TRUE);
 
   if (g_str_equal (f.result, "done"))
@@ -240,7 +260,11 @@ run_transfer (BerthCtl *ctl, const char *method, const char *reference, GVariant
         g_print ("%s\n", name);
       return CTL_EXIT_OK;
     }
-  if (g_str_equal (f.result, "canceled"))
+  if (g_str_equal (f.result, "vanished"))
+    g_printerr ("berthctl: berthd stopped before the %s ended; run it again (a pull reuses the "
+                "blobs it verified)\n",
+                g_str_equal (method, "PullImage") ? "pull" : "push");
+  else if (g_str_equal (f.result, "canceled"))
     g_printerr ("berthctl: %s %s canceled\n",
                 g_str_equal (method, "PullImage") ? "pull of" : "push of", reference);
   else

@@ -882,6 +882,19 @@ build_stage (Run *r, BerthBuildStage *stage, gboolean last, GError **error)
   from = berth_containerfile_expand (stage->from, vars, error);
   if (from == NULL)
     return step_failed (r, stage->from, error);
+  {
+    const char *platform = berth_instruction_get_flag (from, "platform");
+    const char *host = g_hash_table_lookup (r->global_args, "BUILDPLATFORM");
+
+    /* Images run here are the host's platform: another would not run. */
+    if (platform && g_strcmp0 (platform, host) != 0)
+      {
+        g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
+                     "--platform=%s: berth builds for this host's platform (%s) only", platform,
+                     host);
+        return step_failed (r, stage->from, error);
+      }
+  }
   if (g_ascii_strcasecmp (from->args[0], "scratch") == 0)
     s.image = NULL;
   else

@@ -127,12 +127,16 @@ berth_transfer_new (BerthDaemon *daemon, const char *type, const char *request)
   berth_transfer_set_type_ (t->skeleton, type);
   berth_transfer_set_error_name (t->skeleton, "");
   berth_transfer_set_error_message (t->skeleton, "");
-  apply (t);
   g_signal_connect (t->skeleton, "handle-cancel", G_CALLBACK (handle_cancel), t);
   berth_daemon_authorize_skeleton (daemon, G_DBUS_INTERFACE_SKELETON (t->skeleton));
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (t->skeleton), daemon->bus,
                                          t->path, &error))
     g_warning ("cannot export %s: %s", t->path, error->message);
+  /* Set once exported, so that they also go out as PropertiesChanged: a
+   * client that subscribed before PullImage learns Remote and Local even
+   * when the transfer ends before its GetAll arrives (a pull of an image
+   * already stored takes a few milliseconds). */
+  apply (t);
   g_hash_table_insert (daemon->transfers, g_strdup (t->path), t);
   berth_manager_emit_transfer_new (daemon->manager, t->path);
   return t;

@@ -753,6 +753,11 @@ parse_line (const char *text, guint line, char escape, gboolean nested, GError *
           return fail (error, line, "%s: --%s given twice", kinds[kind].name, flag), NULL;
       if (kind == BERTH_INSTRUCTION_RUN)
         return fail (error, line, "RUN --%s is not supported by berth", flag), NULL;
+      if (kind == BERTH_INSTRUCTION_ADD && strcmp (flag, "checksum") == 0)
+        return fail (error, line,
+                     "ADD --checksum is not supported by berth; fetch the file with a RUN step "
+                     "that checks it"),
+               NULL;
       if (strcmp (flag, "link") != 0 && (eq == NULL || eq[1] == '\0'))
         return fail (error, line, "%s: --%s needs a value (--%s=VALUE)", kinds[kind].name, flag,
                      flag),

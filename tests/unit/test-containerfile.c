@@ -480,6 +480,8 @@ test_malformed (void)
   assert_parse_error ("FROM busybox\nRUN --mount=type=cache,target=/c true\n",
                       "line 2: RUN --mount is not supported");
   assert_parse_error ("FROM busybox\nRUN <<EOF\necho\nEOF\n", "line 2: RUN: heredocs");
+  assert_parse_error ("FROM busybox\nADD --checksum=sha256:00 http://x/y /y\n",
+                      "line 2: ADD --checksum is not supported");
   assert_parse_error ("FROM busybox\nCOPY <<-\"EOF\" /x\n", "heredocs");
   assert_parse_error ("FROM busybox\nCOPY --frm=a b c\n", "line 2: unknown option --frm for COPY");
   assert_parse_error ("FROM busybox\nCOPY --from a b\n", "--from needs a value");
