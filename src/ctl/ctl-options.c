@@ -7,9 +7,7 @@ static int
 parse_options (const char *verb, const char *params, const char *summary,
                const GOptionEntry *entries, gboolean posix, int *argc, char ***argv)
 {
-  g_autofree char *title
-    = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
-  g_autoptr (GOptionContext) context = g_option_context_new (title);
+  g_autoptr (GOptionContext) context = g_option_context_new (params);
   g_autoptr (GError) error = NULL;
   gboolean help = FALSE;
   const GOptionEntry help_entry[] = {
@@ -34,9 +32,13 @@ parse_options (const char *verb, const char *params, const char *summary,
     }
   if (help)
     {
-      g_autofree char *text = g_option_context_get_help (context, TRUE, NULL);
+      g_autofree char *prgname = g_strdup_printf ("berthctl %s", verb);
+      g_autofree char *text = NULL;
 
-      /* GOption titles the usage line with the program name alone. */
+      /* GOption starts the usage line with the program name, which parsing took
+       * from argv[0], the verb: name the command once, as a user types it. */
+      g_set_prgname (prgname);
+      text = g_option_context_get_help (context, TRUE, NULL);
       g_print ("%s", text);
       return CTL_HELP_SHOWN;
     }

@@ -41,6 +41,11 @@ assert_match "Manager has the CgroupManager property" "'CgroupManager': <'cgroup
 check "berthctl --help" bctl --help
 check "berthctl info --help" bctl info --help
 check "berthctl version --help" bctl version --help
+help_text=$(bctl images --help)
+check "berthctl images --help names the verb once" \
+  grep -qx 'Usage:' <<<"$help_text"
+check "berthctl images --help usage line" \
+  grep -qxF '  berthctl images [OPTION…] [REPOSITORY[:TAG]]' <<<"$help_text"
 check "berthd --help" "$BERTHD" --help
 
 # Usage errors: exit 2, one line.
