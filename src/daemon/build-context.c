@@ -96,7 +96,7 @@ berth_builder_clean_path (const char *path)
 typedef struct
 {
   int in_fd, copy_fd;
-  char buf[1 << 17];
+  char buf[1 << 20]; /* the size of berthctl's pipe: one read a fill */
   guint64 total, max;
   GError *error;
 } Reader;
