@@ -28,7 +28,7 @@ assert_match "berthd lists build among its features" '"build"' "$(bctl info --js
 # exit status in $RC.
 build() { OUT=$(bctl build "$@" 2>&1); RC=$?; }
 runs() { grep -c "build [0-9]*: running container" "$BERTHD_LOG"; }
-images() { bctl images -q | sort; }
+images() { bctl images -aq | sort; }
 leftovers() {
   local n
   n=$(find "$ROOT/builds" -mindepth 1 2>/dev/null | wc -l)
@@ -84,6 +84,14 @@ ID=$(tail -n1 <<<"$OUT")
 [[ "$ID" =~ ^[0-9a-f]{64}$ ]] && ok "the image ID ends the output" || not_ok "the image ID ends the output ($ID)"
 assert_match "the tag is reported" "^Successfully tagged app:1$" "$OUT"
 assert_match "the image is listed under its tag" "^app +1 +${ID:0:12}" "$(bctl images)"
+# Intermediate images (the steps' results) are hidden as Docker hides
+# them, and listed with -a.
+STEP15=$(grep -E '^---> [0-9a-f]{12}$' <<<"$OUT" | tail -n2 | head -n1 | cut -c6-)
+if [ -n "$STEP15" ] && ! bctl images -q | grep -qx "$STEP15" && bctl images -aq | grep -qx "$STEP15"; then
+  ok "images hides the intermediate image of step 15, images -a lists it"
+else
+  not_ok "images hides intermediate images, images -a lists them"; diag "$STEP15: $(bctl images -a)"
+fi
 
 OUT=$(bctl run --rm app:1 2>&1)
 [ "$OUT" = "$(printf '1000\n/srv/app\nprod')" ] && ok "USER, WORKDIR and ENV hold in a container of the result" \
