@@ -24,40 +24,6 @@
 #define CONTAINER_IFACE "org.berth.berth1.Container"
 #define EXIT_BERTH 125 /* run: berth itself failed, as docker's 125 */
 
-/* Options end at the first argument that is not one, so that a command's
- * own options (run IMAGE ls -l) stay the command's. */
-static int
-parse_posix (const char *verb, const char *params, const char *summary, const GOptionEntry *entries,
-             int *argc, char ***argv)
-{
-  g_autofree char *title = g_strdup_printf ("%s %s", verb, params);
-  g_autoptr (GOptionContext) context = g_option_context_new (title);
-  g_autoptr (GError) error = NULL;
-  gboolean help = FALSE;
-  const GOptionEntry help_entry[] = {
-    { "help", 0, 0, G_OPTION_ARG_NONE, &help, "Show help for this command", NULL },
-    { NULL },
-  };
-
-  g_option_context_set_help_enabled (context, FALSE);
-  g_option_context_set_strict_posix (context, TRUE);
-  g_option_context_set_summary (context, summary);
-  g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_add_main_entries (context, help_entry, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("berthctl %s: %s (see berthctl %s --help)\n", verb, error->message, verb);
-      return CTL_EXIT_USAGE;
-    }
-  if (help)
-    {
-      g_autofree char *text = g_option_context_get_help (context, TRUE, NULL);
-      g_print ("%s", text);
-      return CTL_HELP_SHOWN;
-    }
-  return CTL_EXIT_OK;
-}
-
 static int
 parse_opts (const char *verb, const char *params, const char *summary, const GOptionEntry *entries,
             int *argc, char ***argv)
@@ -721,8 +687,8 @@ ctl_verb_run (BerthCtl *ctl, int argc, char **argv)
   g_autofree char *path = NULL;
   int r;
 
-  r = parse_posix ("run", "[OPTIONS...] IMAGE [COMMAND [ARG...]]",
-                   "Create a container from IMAGE and run it.", entries, &argc, &argv);
+  r = ctl_parse_options_posix ("run", "[OPTIONS...] IMAGE [COMMAND [ARG...]]",
+                               "Create a container from IMAGE and run it.", entries, &argc, &argv);
   if (r != CTL_EXIT_OK)
     {
       create_args_clear (&a);
@@ -768,9 +734,9 @@ ctl_verb_create (BerthCtl *ctl, int argc, char **argv)
   g_autofree char *path = NULL;
   int r;
 
-  r = parse_posix ("create", "[OPTIONS...] IMAGE [COMMAND [ARG...]]",
-                   "Create a container from IMAGE without starting it; prints its ID.", entries,
-                   &argc, &argv);
+  r = ctl_parse_options_posix ("create", "[OPTIONS...] IMAGE [COMMAND [ARG...]]",
+                               "Create a container from IMAGE without starting it; prints its ID.",
+                               entries, &argc, &argv);
   if (r != CTL_EXIT_OK)
     {
       create_args_clear (&a);
@@ -1583,8 +1549,8 @@ ctl_verb_exec (BerthCtl *ctl, int argc, char **argv)
   guint sub = 0, sources[3] = { 0 };
   int r;
 
-  r = parse_posix ("exec", "[OPTIONS...] CONTAINER COMMAND [ARG...]",
-                   "Run a command in a running container.", entries, &argc, &argv);
+  r = ctl_parse_options_posix ("exec", "[OPTIONS...] CONTAINER COMMAND [ARG...]",
+                               "Run a command in a running container.", entries, &argc, &argv);
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : EXIT_BERTH;
   if (argc < 3)

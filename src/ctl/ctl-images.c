@@ -713,6 +713,5 @@ ctl_verb_image (BerthCtl *ctl, int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
     if (g_str_equal (subs[i].name, argv[1]))
       return subs[i].run (ctl, argc - 1, argv + 1);
-  g_printerr ("berthctl image: unknown command \"%s\" (see berthctl image --help)\n", argv[1]);
-  return CTL_EXIT_USAGE;
+  return ctl_usage_error ("image", "unknown command \"%s\"", argv[1]);
 }

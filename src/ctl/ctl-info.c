@@ -63,11 +63,7 @@ ctl_verb_info (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
-    {
-      g_printerr ("berthctl info: unexpected argument \"%s\" (see berthctl info --help)\n",
-                  argv[1]);
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("info", "unexpected argument \"%s\"", argv[1]);
 
   reply = ctl_call_manager (ctl, "GetInfo", NULL, G_VARIANT_TYPE ("(a{sv})"));
   if (reply == NULL)
@@ -114,11 +110,7 @@ ctl_verb_version (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc > 1)
-    {
-      g_printerr ("berthctl version: unexpected argument \"%s\" (see berthctl version --help)\n",
-                  argv[1]);
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("version", "unexpected argument \"%s\"", argv[1]);
 
   if (!json)
     g_print ("Client: %s\n", PACKAGE_VERSION);

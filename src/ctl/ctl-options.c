@@ -3,9 +3,9 @@
 
 #include "ctl.h"
 
-int
-ctl_parse_options (const char *verb, const char *params, const char *summary,
-                   const GOptionEntry *entries, int *argc, char ***argv)
+static int
+parse_options (const char *verb, const char *params, const char *summary,
+               const GOptionEntry *entries, gboolean posix, int *argc, char ***argv)
 {
   g_autofree char *title
     = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
@@ -13,13 +13,15 @@ ctl_parse_options (const char *verb, const char *params, const char *summary,
   g_autoptr (GError) error = NULL;
   gboolean help = FALSE;
   const GOptionEntry help_entry[] = {
-    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help for this command", NULL },
+    /* No -h where options end at the command: run -h is docker's --hostname. */
+    { "help", posix ? 0 : 'h', 0, G_OPTION_ARG_NONE, &help, "Show help for this command", NULL },
     { NULL },
   };
 
   /* GOption's own --help exits the process; ours prints and returns so that
    * cleanups run and the exit code stays 0. */
   g_option_context_set_help_enabled (context, FALSE);
+  g_option_context_set_strict_posix (context, posix);
   g_option_context_set_summary (context, summary);
   if (entries)
     g_option_context_add_main_entries (context, entries, NULL);
@@ -39,6 +41,20 @@ ctl_parse_options (const char *verb, const char *params, const char *summary,
       return CTL_HELP_SHOWN;
     }
   return CTL_EXIT_OK;
+}
+
+int
+ctl_parse_options (const char *verb, const char *params, const char *summary,
+                   const GOptionEntry *entries, int *argc, char ***argv)
+{
+  return parse_options (verb, params, summary, entries, FALSE, argc, argv);
+}
+
+int
+ctl_parse_options_posix (const char *verb, const char *params, const char *summary,
+                         const GOptionEntry *entries, int *argc, char ***argv)
+{
+  return parse_options (verb, params, summary, entries, TRUE, argc, argv);
 }
 
 int

@@ -291,10 +291,7 @@ ctl_verb_pull (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    {
-      g_printerr ("berthctl pull: give one image reference (see berthctl pull --help)\n");
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("pull", "give one image reference");
   if (jobs > 0)
     g_variant_builder_add (&options, "{sv}", "jobs", g_variant_new_uint32 (jobs));
   return run_transfer (ctl, "PullImage", argv[1], g_variant_builder_end (&options), quiet);
@@ -318,10 +315,7 @@ ctl_verb_push (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    {
-      g_printerr ("berthctl push: give one image name (see berthctl push --help)\n");
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("push", "give one image name");
   if (compression)
     g_variant_builder_add (&options, "{sv}", "compression", g_variant_new_string (compression));
   return run_transfer (ctl, "PushImage", argv[1], g_variant_builder_end (&options), quiet);
@@ -373,10 +367,7 @@ ctl_verb_login (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    {
-      g_printerr ("berthctl login: give the registry, HOST[:PORT] (see berthctl login --help)\n");
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("login", "give the registry, HOST[:PORT]");
   if (user == NULL)
     {
       if (password_stdin || !isatty (STDIN_FILENO))
@@ -463,10 +454,7 @@ ctl_verb_search (BerthCtl *ctl, int argc, char **argv)
   if (r != CTL_EXIT_OK)
     return r == CTL_HELP_SHOWN ? CTL_EXIT_OK : r;
   if (argc != 2)
-    {
-      g_printerr ("berthctl search: give one search term (see berthctl search --help)\n");
-      return CTL_EXIT_USAGE;
-    }
+    return ctl_usage_error ("search", "give one search term");
   if (limit < 1 || limit > 100)
     {
       g_printerr ("berthctl search: --limit must be between 1 and 100\n");

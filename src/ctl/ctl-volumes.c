@@ -13,8 +13,9 @@
 static int
 usage_error (const char *verb, const char *message)
 {
-  g_printerr ("berthctl volume %s: %s (see berthctl volume %s --help)\n", verb, message, verb);
-  return CTL_EXIT_USAGE;
+  g_autofree char *name = g_strdup_printf ("volume %s", verb);
+
+  return ctl_usage_error (name, "%s", message);
 }
 
 static int
@@ -380,6 +381,5 @@ ctl_verb_volume (BerthCtl *ctl, int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (subs); i++)
     if (g_str_equal (subs[i].name, argv[1]))
       return subs[i].run (ctl, argc - 1, argv + 1);
-  g_printerr ("berthctl volume: unknown command \"%s\" (see berthctl volume --help)\n", argv[1]);
-  return CTL_EXIT_USAGE;
+  return ctl_usage_error ("volume", "unknown command \"%s\"", argv[1]);
 }

@@ -53,6 +53,10 @@ void ctl_print_call_error (BerthCtl *ctl, GError *error);
 int ctl_parse_options (const char *verb, const char *params, const char *summary,
                        const GOptionEntry *entries, int *argc, char ***argv);
 #define CTL_HELP_SHOWN (-1)
+/* The same, with options ending at the first argument that is not one, so
+ * that a command's own options (run IMAGE ls -l) stay the command's. */
+int ctl_parse_options_posix (const char *verb, const char *params, const char *summary,
+                             const GOptionEntry *entries, int *argc, char ***argv);
 /* Prints "berthctl VERB: <message> (see berthctl VERB --help)"; returns CTL_EXIT_USAGE. */
 int ctl_usage_error (const char *verb, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

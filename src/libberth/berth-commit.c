@@ -4,6 +4,7 @@
 #include "berth-commit.h"
 #include "berth-error.h"
 #include "berth-host.h"
+#include "berth-json.h"
 #include "berth-manifest.h"
 #include "berth-reference.h"
 
@@ -13,22 +14,19 @@ JsonObject *
 berth_commit_get_image_config (BerthStore *store, const char *image, GError **error)
 {
   g_autoptr (BerthStoreImage) found = berth_store_find_image (store, image, error);
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree char *data = NULL;
+  JsonObject *config;
   gsize len;
 
   if (found == NULL)
     return NULL;
   if (!berth_store_read_blob (store, found->id, BERTH_MANIFEST_MAX_SIZE, &data, &len, error))
     return NULL;
-  if (!json_parser_load_from_data (parser, data, len, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "the config of image %s is damaged",
-                   found->id);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  config = berth_json_parse_object (data, len, NULL);
+  if (config == NULL)
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "the config of image %s is damaged",
+                 found->id);
+  return config;
 }
 
 JsonObject *

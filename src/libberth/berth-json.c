@@ -2,7 +2,25 @@
 /* Small JSON shapes that more than one record holds. */
 #include "config.h"
 
+#include "berth-error.h"
 #include "berth-json.h"
+
+JsonObject *
+berth_json_parse_object (const char *data, gssize len, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, data, len, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "not a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
 
 void
 berth_json_add_string_map (JsonBuilder *b, const char *member, GHashTable *map)

@@ -5,6 +5,11 @@
 
 G_BEGIN_DECLS
 
+/* Parses DATA (LEN bytes, or -1 for a nul-terminated string) as a JSON
+ * object: the object, or NULL with an error when it is not valid JSON, empty
+ * or not an object. Callers prefix the error with what they read. */
+JsonObject *berth_json_parse_object (const char *data, gssize len, GError **error);
+
 /* Adds MEMBER to the object being built in B: a JSON object holding MAP's
  * string keys and string values, keys sorted so records compare and diff
  * well. Labels of containers and volumes are kept so. */

@@ -263,6 +263,20 @@ check_overlay_xattrs (GPtrArray *xattrs, const char *path, GError **error)
   return TRUE;
 }
 
+/* The xattrs of the file or directory FD that becomes an entry; refused
+ * in an overlay upper directory when overlayfs keeps its data elsewhere. */
+static GPtrArray *
+read_entry_xattrs (Diff *d, int fd, const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) xattrs = read_xattrs (fd, path, error);
+
+  if (xattrs == NULL)
+    return NULL;
+  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
+    return NULL;
+  return g_steal_pointer (&xattrs);
+}
+
 static gboolean
 is_opaque (GPtrArray *xattrs)
 {
@@ -299,15 +313,19 @@ entry_add_xattrs (struct archive_entry *entry, GPtrArray *xattrs)
     }
 }
 
+/* Writes ENTRY's header and frees ENTRY. */
 static gboolean
-write_header (Diff *d, struct archive_entry *entry, GError **error)
+write_entry (Diff *d, struct archive_entry *entry, GError **error)
 {
+  gboolean ok = TRUE;
+
   d->n_entries++;
   /* A warning is a name that is not UTF-8: written as bytes (pax
    * hdrcharset=BINARY), which is what the file is called. */
   if (archive_write_header (d->a, entry) < ARCHIVE_WARN)
-    return archive_failed (d, archive_entry_pathname (entry), error);
-  return TRUE;
+    ok = archive_failed (d, archive_entry_pathname (entry), error);
+  archive_entry_free (entry);
+  return ok;
 }
 
 /* An empty regular file: a whiteout or the opaque marker. */
@@ -316,14 +334,11 @@ write_marker (Diff *d, const char *path, const struct stat *st, GError **error)
 {
   struct stat marker = *st;
   struct archive_entry *entry;
-  gboolean ok;
 
   marker.st_mode = S_IFREG | 0600;
   entry = entry_new (path, &marker);
   archive_entry_set_size (entry, 0);
-  ok = write_header (d, entry, error);
-  archive_entry_free (entry);
-  return ok;
+  return write_entry (d, entry, error);
 }
 
 /* ---- the copy ---- */
@@ -411,24 +426,19 @@ do_dir (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   berth_autofd int copy_fd = -1;
   g_autoptr (GPtrArray) xattrs = NULL;
   struct archive_entry *entry;
-  gboolean ok;
 
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return TRUE; /* removed meanwhile (a commit without pause) */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open the directory \"%s\"", path);
-  xattrs = read_xattrs (fd, path, error);
+  xattrs = read_entry_xattrs (d, fd, path, error);
   if (xattrs == NULL)
-    return FALSE;
-  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
     return FALSE;
 
   entry = entry_new (path, st);
   entry_add_xattrs (entry, xattrs);
-  ok = write_header (d, entry, error);
-  archive_entry_free (entry);
-  if (!ok)
+  if (!write_entry (d, entry, error))
     return FALSE;
   if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && is_opaque (xattrs))
     {
@@ -465,7 +475,6 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
   g_autoptr (GPtrArray) xattrs = NULL;
   struct archive_entry *entry;
   guint64 left = st->st_size;
-  gboolean ok;
 
   if (st->st_nlink > 1)
     {
@@ -478,9 +487,7 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
       entry = entry_new (path, st);
       archive_entry_set_hardlink (entry, first);
       archive_entry_set_size (entry, 0);
-      ok = write_header (d, entry, error);
-      archive_entry_free (entry);
-      if (!ok)
+      if (!write_entry (d, entry, error))
         return FALSE;
       if (d->copy && linkat (d->copy_root_fd, first, copy_dirfd, name, 0) < 0)
         return berth_error_set_errno (error, errno, "cannot link \"%s\" to \"%s\"", path, first);
@@ -494,18 +501,14 @@ do_file (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *path,
     return TRUE; /* removed meanwhile */
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open \"%s\"", path);
-  xattrs = read_xattrs (fd, path, error);
+  xattrs = read_entry_xattrs (d, fd, path, error);
   if (xattrs == NULL)
-    return FALSE;
-  if ((d->flags & BERTH_LAYER_DIFF_OVERLAY_UPPER) && !check_overlay_xattrs (xattrs, path, error))
     return FALSE;
 
   entry = entry_new (path, st);
   archive_entry_set_size (entry, st->st_size);
   entry_add_xattrs (entry, xattrs);
-  ok = write_header (d, entry, error);
-  archive_entry_free (entry);
-  if (!ok)
+  if (!write_entry (d, entry, error))
     return FALSE;
 
   if (d->copy)
@@ -558,7 +561,6 @@ do_symlink (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *pa
   char target[PATH_MAX + 1];
   ssize_t n = readlinkat (dirfd, name, target, sizeof target - 1);
   struct archive_entry *entry;
-  gboolean ok;
 
   if (n < 0 && errno == ENOENT)
     return TRUE; /* removed meanwhile */
@@ -567,9 +569,7 @@ do_symlink (Diff *d, int dirfd, int copy_dirfd, const char *name, const char *pa
   target[n] = '\0';
   entry = entry_new (path, st);
   archive_entry_set_symlink (entry, target);
-  ok = write_header (d, entry, error);
-  archive_entry_free (entry);
-  if (!ok)
+  if (!write_entry (d, entry, error))
     return FALSE;
   if (!d->copy)
     return TRUE;
@@ -583,12 +583,9 @@ do_special (Diff *d, int copy_dirfd, const char *name, const char *path, const s
             GError **error)
 {
   struct archive_entry *entry = entry_new (path, st);
-  gboolean ok;
 
   archive_entry_set_rdev (entry, st->st_rdev);
-  ok = write_header (d, entry, error);
-  archive_entry_free (entry);
-  if (!ok)
+  if (!write_entry (d, entry, error))
     return FALSE;
   if (!d->copy)
     return TRUE;

@@ -7,6 +7,7 @@
 #include "berth-fd.h"
 #include "berth-fsutil.h"
 #include "berth-image-config.h"
+#include "berth-json.h"
 #include "berth-layer-diff.h"
 #include "berth-manifest.h"
 #include "berth-overlay.h"
@@ -256,20 +257,16 @@ read_layer_json (BerthStore *store, const char *chain_id, GError **error)
 {
   g_autofree char *path = g_build_filename (berth_digest_hex (chain_id), "layer.json", NULL);
   g_autofree char *data = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *layer;
   gsize len;
 
   if (!berth_fs_read_file_at (store->layers_fd, path, 65536, &data, &len, error))
     return NULL;
-  if (!json_parser_load_from_data (parser, data, len, error)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_clear_error (error);
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "layer %s has a damaged layer.json",
-                   chain_id);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  layer = berth_json_parse_object (data, len, NULL);
+  if (layer == NULL)
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "layer %s has a damaged layer.json",
+                 chain_id);
+  return layer;
 }
 
 gboolean

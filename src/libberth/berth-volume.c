@@ -141,25 +141,21 @@ read_record (BerthVolumeStore *store, const char *name, GError **error)
   g_autoptr (BerthVolumeInfo) info = info_new (store, name);
   g_autofree char *text = NULL;
   gsize len;
-  g_autoptr (JsonParser) parser = json_parser_new ();
   berth_autofd int fd
     = openat (store->dirfd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  JsonObject *o;
+  g_autoptr (JsonObject) o = NULL;
   struct stat st;
 
   if (fd < 0)
     return berth_error_set_errno (error, errno, "cannot open volume %s", name), NULL;
   if (!berth_fs_read_file_at (fd, RECORD_FILE, MAX_RECORD_SIZE, &text, &len, error))
     return NULL;
-  if (!json_parser_load_from_data (parser, text, len, error))
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  o = berth_json_parse_object (text, len, error);
+  if (o == NULL)
     {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "volume %s: %s is not a JSON object",
-                   name, RECORD_FILE);
+      g_prefix_error (error, "volume %s: %s: ", name, RECORD_FILE);
       return NULL;
     }
-  o = json_node_get_object (json_parser_get_root (parser));
   if (g_strcmp0 (json_object_get_string_member_with_default (o, "Name", NULL), name) != 0)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "volume %s: its record names another",

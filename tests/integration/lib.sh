@@ -165,10 +165,16 @@ setup_containers() {
   start_berthd
 }
 
-# import_busybox: the busybox image imported as "busybox"; bails out if not.
+# import_busybox [FILE...]: the busybox image imported as "busybox", with
+# the FILEs added to its /bin; its root file system stays in $SCRATCH/bbroot.
+# Bails out when it cannot be made.
 import_busybox() {
-  "$SOURCE_DIR/tests/lib/make-busybox-image" tar "$SCRATCH/busybox.tar.gz" \
-    || { echo "Bail out! cannot build the busybox image"; exit 1; }
+  "$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \
+    || { echo "Bail out! cannot build the busybox root file system"; exit 1; }
+  [ $# = 0 ] || cp "$@" "$SCRATCH/bbroot/bin/" \
+    || { echo "Bail out! cannot add $* to the busybox image"; exit 1; }
+  tar --numeric-owner --owner=0 --group=0 -C "$SCRATCH/bbroot" -czf "$SCRATCH/busybox.tar.gz" . \
+    || { echo "Bail out! cannot pack the busybox image"; exit 1; }
   bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
     || { echo "Bail out! cannot import busybox"; exit 1; }
 }

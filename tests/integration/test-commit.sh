@@ -10,12 +10,7 @@
 export BERTH_PULL_HELPER="$BUILD_DIR/src/pull/berth-pull"
 setup_containers
 
-"$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \
-  || { echo "Bail out! cannot build the busybox root file system"; exit 1; }
-tar -C "$SCRATCH/bbroot" -czf "$SCRATCH/busybox.tar.gz" . \
-  || { echo "Bail out! cannot pack the busybox image"; exit 1; }
-bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
-  || { echo "Bail out! cannot import busybox"; exit 1; }
+import_busybox
 
 field() { bctl inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]
 v=d

@@ -7,29 +7,8 @@
 # cgroupfs mode; tests/systemd covers the journal.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, mounts, cgroups)"
-RUNTIME="$BUILD_DIR/src/runtime/berth-runtime"
-INIT="$BUILD_DIR/src/runtime/berth-init"
-
-setup_scratch
-kill_containers() {
-  local d f
-  for d in "$SCRATCH"/root/containers/*/; do
-    f=/sys/fs/cgroup/unified/berth/$(basename "$d")/cgroup.procs
-    [ -e "$f" ] && xargs -r kill -9 <"$f" 2>/dev/null
-  done
-}
-trap 'kill_containers; cleanup' EXIT
-start_bus
-printf '[runtime]\npath=%s\ninit=%s\n' "$RUNTIME" "$INIT" >"$SCRATCH/berth.conf"
-start_berthd
-
-"$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \
-  || { echo "Bail out! cannot build the busybox root file system"; exit 1; }
-tar -C "$SCRATCH/bbroot" -czf "$SCRATCH/busybox.tar.gz" . \
-  || { echo "Bail out! cannot pack the busybox image"; exit 1; }
-bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
-  || { echo "Bail out! cannot import busybox"; exit 1; }
+setup_containers
+import_busybox
 
 # --- exec: shells' exit codes, with each runtime -----------------------------------------
 exec_codes() {

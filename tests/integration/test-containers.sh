@@ -10,13 +10,7 @@ setup_containers
 PROBE="$BUILD_DIR/tests/integration/probe-syscalls"
 
 # busybox, with the syscall probe in it
-"$SOURCE_DIR/tests/lib/make-busybox-image" rootfs "$SCRATCH/bbroot" \
-  || { echo "Bail out! cannot build the busybox root file system"; exit 1; }
-cp "$PROBE" "$SCRATCH/bbroot/bin/probe-syscalls"
-tar -C "$SCRATCH/bbroot" -czf "$SCRATCH/busybox.tar.gz" . \
-  || { echo "Bail out! cannot pack the busybox image"; exit 1; }
-bctl import "$SCRATCH/busybox.tar.gz" busybox >/dev/null \
-  || { echo "Bail out! cannot import busybox"; exit 1; }
+import_busybox "$PROBE"
 
 field() { bctl inspect "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]
 v=d

@@ -1,12 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "berth-error.h"
 #include "berth-json.h"
 
 static GHashTable *
 string_map_new (void)
 {
   return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+test_parse_object (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) o = berth_json_parse_object ("{\"a\": 1}", -1, &error);
+  const char *not_objects[] = { "", "   ", "[1]", "\"text\"", "null", "3" };
+
+  g_assert_no_error (error);
+  g_assert_nonnull (o);
+  g_assert_cmpint (json_object_get_int_member (o, "a"), ==, 1);
+  for (gsize i = 0; i < G_N_ELEMENTS (not_objects); i++)
+    {
+      g_assert_null (berth_json_parse_object (not_objects[i], -1, &error));
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_FAILED);
+      g_assert_cmpstr (error->message, ==, "not a JSON object");
+      g_clear_error (&error);
+    }
+  /* LEN bounds the data: the rest is not read. */
+  g_clear_pointer (&o, json_object_unref);
+  o = berth_json_parse_object ("{}garbage", 2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (o);
+  g_assert_null (berth_json_parse_object ("{\"a\":", -1, &error));
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
 }
 
 static void
@@ -81,6 +108,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/json/parse-object", test_parse_object);
   g_test_add_func ("/json/add-string-map", test_add_string_map);
   g_test_add_func ("/json/get-string-map", test_get_string_map);
   g_test_add_func ("/json/round-trip", test_round_trip);
