@@ -136,7 +136,10 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$(grep -c -- '---> Using cache' <<<"$OUT")" = 13 ] && ok "every step but FROM and ARG is a cache hit" \
   || { not_ok "every step a cache hit"; diag "$OUT"; }
 [ "$(runs)" = "$before" ] && ok "the rebuild ran no container" || not_ok "the rebuild ran $(( $(runs) - before )) containers"
-[ "$ms" -lt 1000 ] && ok "the rebuild took well under a second ($ms ms)" || not_ok "the rebuild took $ms ms"
+# The structural facts above (no container, every step from the cache) are
+# what the cache promises; the time is only a loose guard, the machine
+# running the tests may be loaded (tests/bench/build measures it).
+[ "$ms" -lt 5000 ] && ok "the rebuild took $ms ms (no step ran)" || not_ok "the rebuild took $ms ms"
 
 echo 'hello again' >"$C/src/hello.txt"
 before=$(runs)
