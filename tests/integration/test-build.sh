@@ -356,6 +356,12 @@ wait $BPID; RC=$?
 assert_match "and says so" "berthd went away" "$(tail -n1 "$SCRATCH/crash.out")"
 start_berthd
 assert_match "the restarted berthd drops cache entries of removed images" "build cache: [0-9]+ entries of removed images dropped" "$(cat "$BERTHD_LOG")"
+all_ids=$(bctl images -aq --no-trunc)
+stale=0
+for f in "$ROOT"/build-parents/*; do
+  [ -e "$f" ] && ! grep -q "$(basename "$f")" <<<"$all_ids" && stale=$((stale + 1))
+done
+[ $stale = 0 ] && ok "and the parent records of removed images" || not_ok "$stale parent records of removed images left"
 assert_match "the restarted berthd removes the lost build container" "removing container $CID of an interrupted build" "$(cat "$BERTHD_LOG")"
 cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
