@@ -83,7 +83,7 @@ ctl_verb_images (BerthCtl *ctl, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print image IDs only", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the list as JSON", NULL },
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Accepted for docker compatibility", NULL },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show intermediate images too (build steps)", NULL },
     { "no-trunc", 0, 0, G_OPTION_ARG_NONE, &no_trunc, "Show full image IDs", NULL },
     { NULL },
   };
@@ -108,6 +108,8 @@ ctl_verb_images (BerthCtl *ctl, int argc, char **argv)
     return ctl_usage_error ("images", "unexpected argument \"%s\"", argv[2]);
   if (argc == 2)
     g_variant_builder_add (&filters, "{sv}", "reference", g_variant_new_string (argv[1]));
+  if (all)
+    g_variant_builder_add (&filters, "{sv}", "all", g_variant_new_boolean (TRUE));
 
   reply = ctl_call_manager (ctl, "ListImages", g_variant_new ("(a{sv})", &filters),
                             G_VARIANT_TYPE ("(a(sassxto))"));

@@ -20,6 +20,7 @@
 
 #include "berth-digest.h"
 #include "berth-error.h"
+#include "berth-passwd.h"
 #include "berth-fd.h"
 #include "berth-fsutil.h"
 #include "berth-unpack.h"
@@ -208,60 +209,26 @@ berth_builder_copy_digest (const BerthBuilderCopy *copy, char **sources, GError 
 
 /* --- owners ------------------------------------------------------------- */
 
-/* Looks @name up in the root's /etc/passwd or /etc/group. */
-static gboolean
-lookup_id (int root_fd, const char *file, const char *name, guint32 *out_id, guint32 *out_gid)
-{
-  berth_autofd int fd = berth_builder_open_in_root (root_fd, file, O_RDONLY);
-  g_autoptr (GIOChannel) channel = NULL;
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  gsize len;
-
-  if (fd < 0)
-    return FALSE;
-  channel = g_io_channel_unix_new (fd);
-  if (g_io_channel_set_encoding (channel, NULL, NULL) != G_IO_STATUS_NORMAL
-      || g_io_channel_read_to_end (channel, &text, &len, NULL) != G_IO_STATUS_NORMAL)
-    return FALSE;
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
-    {
-      g_auto (GStrv) f = g_strsplit (lines[i], ":", -1);
-
-      if (g_strv_length (f) >= 4 && g_str_equal (f[0], name))
-        {
-          *out_id = (guint32)g_ascii_strtoull (f[2], NULL, 10);
-          if (out_gid)
-            *out_gid = (guint32)g_ascii_strtoull (f[3], NULL, 10);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
+/* Names are looked up as `run -u` does (berth-passwd.h); a UID without a
+ * group keeps it as GID too, as Docker's COPY --chown does. */
 gboolean
 berth_builder_resolve_user (int root_fd, const char *spec, guint32 *out_uid, guint32 *out_gid,
                             GError **error)
 {
-  g_auto (GStrv) parts = g_strsplit (spec, ":", 2);
+  g_autoptr (BerthUser) user = NULL;
   guint64 n;
-  guint32 gid = 0;
 
-  if (g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &n, NULL))
-    *out_uid = gid = (guint32)n;
-  else if (!lookup_id (root_fd, "/etc/passwd", parts[0], out_uid, &gid))
-    return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                        "no user \"%s\" in the image's /etc/passwd", parts[0]),
-           FALSE;
-  if (parts[1] == NULL)
-    *out_gid = gid;
-  else if (g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &n, NULL))
-    *out_gid = (guint32)n;
-  else if (!lookup_id (root_fd, "/etc/group", parts[1], out_gid, NULL))
-    return g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_ARGUMENT,
-                        "no group \"%s\" in the image's /etc/group", parts[1]),
-           FALSE;
+  if (strchr (spec, ':') == NULL
+      && g_ascii_string_to_unsigned (spec, 10, 0, G_MAXUINT32 - 1, &n, NULL))
+    {
+      *out_uid = *out_gid = (guint32)n;
+      return TRUE;
+    }
+  user = berth_user_resolve (root_fd, spec, error);
+  if (user == NULL)
+    return FALSE;
+  *out_uid = user->uid;
+  *out_gid = user->gid;
   return TRUE;
 }
 

@@ -401,6 +401,26 @@ unmount_below (const char *dir)
     }
 }
 
+/* Parent records (berth_build_parent_path) of images removed since. */
+static void
+prune_parents (BerthDaemon *daemon)
+{
+  g_autofree char *dir = g_build_filename (daemon->root, "build-parents", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autoptr (BerthStoreImage) image = berth_store_find_image (daemon->store, name, NULL);
+      g_autofree char *path = NULL;
+
+      if (image)
+        continue;
+      path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+}
+
 /* Layer cache entries whose image was removed since: they can never hit. */
 static void
 prune_cache (BerthDaemon *daemon)
@@ -423,6 +443,7 @@ prune_cache (BerthDaemon *daemon)
     }
   if (removed)
     g_message ("build cache: %u entries of removed images dropped", removed);
+  prune_parents (daemon);
 }
 
 void

@@ -210,14 +210,30 @@ cache_lookup (Run *r, const char *key)
   return image ? g_strdup (image->id) : NULL;
 }
 
+char *
+berth_build_parent_path (const char *root, const char *image_id)
+{
+  return g_build_filename (root, "build-parents", berth_digest_hex (image_id), NULL);
+}
+
 static void
-cache_store (Run *r, const char *key, const char *id)
+cache_store (Run *r, const char *key, const char *id, const char *parent)
 {
   g_autofree char *path = g_build_filename (r->cache_dir, berth_digest_hex (key), NULL);
 
   /* g_file_set_contents writes a temporary file and renames it. */
   if (!g_file_set_contents (path, id, -1, NULL))
     g_debug ("cannot write the build cache entry %s", path);
+  /* The step's parent, so that ListImages can leave out intermediate
+   * images (daemon.h: berth_build_parent_path). */
+  if (parent && !g_str_equal (parent, id))
+    {
+      g_autofree char *link = berth_build_parent_path (r->b->daemon->root, id);
+      g_autofree char *dir = g_path_get_dirname (link);
+
+      if (g_mkdir_with_parents (dir, 0700) < 0 || !g_file_set_contents (link, parent, -1, NULL))
+        g_debug ("cannot record the parent of %s in %s", id, link);
+    }
 }
 
 /* --- steps ---------------------------------------------------------------- */
@@ -291,7 +307,7 @@ commit_step_excluding (Run *r, Stage *s, const char *key, const char *created_by
   image = berth_commit_image (r->store, &o, r->b->cancellable, error);
   if (image == NULL)
     return FALSE;
-  cache_store (r, key, image->id);
+  cache_store (r, key, image->id, s->image);
   return advance (r, s, image->id, FALSE, error);
 }
 
@@ -817,7 +833,7 @@ step_labels (Run *r, Stage *s, GError **error)
     image = berth_commit_image (r->store, &o, r->b->cancellable, error);
     if (image == NULL)
       return FALSE;
-    cache_store (r, key, image->id);
+    cache_store (r, key, image->id, s->image);
     g_free (s->image);
     s->image = g_strdup (image->id);
   }

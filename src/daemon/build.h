@@ -65,6 +65,11 @@ void berth_builder_main_done (Build *b, GError *error);
 /* build-run.c: the worker thread; returns the image ID. */
 char *berth_builder_run (Build *b, GError **error);
 
+/* <root>/build-parents/<hex of @image_id>: the ID of the image a build
+ * step made @image_id from. ListImages leaves out unnamed images that are
+ * the parent of another image (intermediate images), as Docker does. */
+char *berth_build_parent_path (const char *root, const char *image_id);
+
 /* build-container.c: a RUN step as a container (worker thread; waits for
  * the main thread). On success *out_upper_dir is the container's upper
  * directory, left in place until berth_builder_container_remove. */

@@ -13,6 +13,7 @@
 #include "berth-error.h"
 #include "berth-fd.h"
 #include "berth-reference.h"
+#include "build.h"
 #include "daemon.h"
 
 typedef enum
@@ -363,8 +364,11 @@ static gboolean
 handle_list (BerthManager *manager, GDBusMethodInvocation *invocation, GVariant *filters,
              BerthDaemon *daemon)
 {
-  static const char *const known[] = { "dangling", "reference", NULL };
-  const GVariantType *const types[] = { G_VARIANT_TYPE_BOOLEAN, G_VARIANT_TYPE_STRING };
+  static const char *const known[] = { "dangling", "reference", "all", NULL };
+  const GVariantType *const types[]
+    = { G_VARIANT_TYPE_BOOLEAN, G_VARIANT_TYPE_STRING, G_VARIANT_TYPE_BOOLEAN };
+  g_autoptr (GHashTable) parents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean all = FALSE;
   g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
   GVariantBuilder b;
   GHashTableIter iter;
@@ -376,10 +380,20 @@ handle_list (BerthManager *manager, GDBusMethodInvocation *invocation, GVariant 
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   has_dangling = g_variant_lookup (filters, "dangling", "b", &dangling);
   g_variant_lookup (filters, "reference", "&s", &pattern);
+  g_variant_lookup (filters, "all", "b", &all);
 
   g_hash_table_iter_init (&iter, daemon->images);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (sorted, value);
+    {
+      g_autofree char *link = NULL;
+      g_autofree char *parent = NULL;
+
+      g_ptr_array_add (sorted, value);
+      /* The parents of images that exist: intermediate build steps. */
+      link = berth_build_parent_path (daemon->root, berth_image_get_id (value));
+      if (!all && g_file_get_contents (link, &parent, NULL, NULL))
+        g_hash_table_add (parents, g_strstrip (g_steal_pointer (&parent)));
+    }
   g_ptr_array_sort (sorted, compare_created);
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sassxto)"));
@@ -392,6 +406,8 @@ handle_list (BerthManager *manager, GDBusMethodInvocation *invocation, GVariant 
       if (has_dangling && dangling != (names[0] == NULL))
         continue;
       if (pattern && !name_matches (pattern, names))
+        continue;
+      if (names[0] == NULL && g_hash_table_contains (parents, berth_image_get_id (image)))
         continue;
       g_variant_builder_add (
         &b, "(s^assxto)", berth_image_get_id (image), names, berth_image_get_digest (image),

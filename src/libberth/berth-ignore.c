@@ -247,7 +247,10 @@ typedef struct
   BerthIgnore *ignore;
   const char *const *always;
   GHashTable *links; /* "dev:ino" → first path, for hard links */
+  char *buf;         /* file data on its way: one read and one write a file */
 } Writer;
+
+#define WRITER_BUF_SIZE (1 << 20)
 
 static gboolean
 archive_failed (struct archive *a, const char *path, GError **error)
@@ -311,14 +314,14 @@ write_entry (Writer *w, int dirfd, const char *name, const char *path, GError **
   if (S_ISREG (st.st_mode))
     {
       berth_autofd int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      char buf[65536];
+      char *buf = w->buf;
       off_t left = st.st_size;
 
       if (fd < 0)
         return berth_error_set_errno (error, errno, "cannot read %s in the build context", path);
       while (left > 0)
         {
-          ssize_t n = read (fd, buf, MIN ((off_t)sizeof buf, left));
+          ssize_t n = read (fd, buf, MIN ((off_t)WRITER_BUF_SIZE, left));
 
           if (n < 0 && errno == EINTR)
             continue;
@@ -327,8 +330,8 @@ write_entry (Writer *w, int dirfd, const char *name, const char *path, GError **
           if (n == 0)
             {
               /* The file shrank while being read: pad, the header is out. */
-              memset (buf, 0, sizeof buf);
-              n = MIN ((off_t)sizeof buf, left);
+              memset (buf, 0, WRITER_BUF_SIZE);
+              n = MIN ((off_t)WRITER_BUF_SIZE, left);
             }
           if (archive_write_data (w->archive, buf, n) != n)
             return archive_failed (w->archive, path, error);
@@ -387,7 +390,8 @@ berth_ignore_write_context (int dirfd, BerthIgnore *ignore, const char *const *a
                             int out_fd, GError **error)
 {
   g_autoptr (GHashTable) links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  Writer w = { archive_write_new (), ignore, always_include, links };
+  g_autofree char *buf = g_malloc (WRITER_BUF_SIZE);
+  Writer w = { archive_write_new (), ignore, always_include, links, buf };
   gboolean ok;
 
   archive_write_set_format_pax_restricted (w.archive);

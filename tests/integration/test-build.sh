@@ -28,7 +28,7 @@ assert_match "berthd lists build among its features" '"build"' "$(bctl info --js
 # exit status in $RC.
 build() { OUT=$(bctl build "$@" 2>&1); RC=$?; }
 runs() { grep -c "build [0-9]*: running container" "$BERTHD_LOG"; }
-images() { bctl images -q | sort; }
+images() { bctl images -aq | sort; }
 leftovers() {
   local n
   n=$(find "$ROOT/builds" -mindepth 1 2>/dev/null | wc -l)
@@ -84,6 +84,14 @@ ID=$(tail -n1 <<<"$OUT")
 [[ "$ID" =~ ^[0-9a-f]{64}$ ]] && ok "the image ID ends the output" || not_ok "the image ID ends the output ($ID)"
 assert_match "the tag is reported" "^Successfully tagged app:1$" "$OUT"
 assert_match "the image is listed under its tag" "^app +1 +${ID:0:12}" "$(bctl images)"
+# Intermediate images (the steps' results) are hidden as Docker hides
+# them, and listed with -a.
+STEP15=$(grep -E '^---> [0-9a-f]{12}$' <<<"$OUT" | tail -n2 | head -n1 | cut -c6-)
+if [ -n "$STEP15" ] && ! bctl images -q | grep -qx "$STEP15" && bctl images -aq | grep -qx "$STEP15"; then
+  ok "images hides the intermediate image of step 15, images -a lists it"
+else
+  not_ok "images hides intermediate images, images -a lists them"; diag "$STEP15: $(bctl images -a)"
+fi
 
 OUT=$(bctl run --rm app:1 2>&1)
 [ "$OUT" = "$(printf '1000\n/srv/app\nprod')" ] && ok "USER, WORKDIR and ENV hold in a container of the result" \
@@ -128,7 +136,10 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$(grep -c -- '---> Using cache' <<<"$OUT")" = 13 ] && ok "every step but FROM and ARG is a cache hit" \
   || { not_ok "every step a cache hit"; diag "$OUT"; }
 [ "$(runs)" = "$before" ] && ok "the rebuild ran no container" || not_ok "the rebuild ran $(( $(runs) - before )) containers"
-[ "$ms" -lt 1000 ] && ok "the rebuild took well under a second ($ms ms)" || not_ok "the rebuild took $ms ms"
+# The structural facts above (no container, every step from the cache) are
+# what the cache promises; the time is only a loose guard, the machine
+# running the tests may be loaded (tests/bench/build measures it).
+[ "$ms" -lt 5000 ] && ok "the rebuild took $ms ms (no step ran)" || not_ok "the rebuild took $ms ms"
 
 echo 'hello again' >"$C/src/hello.txt"
 before=$(runs)
@@ -345,6 +356,12 @@ wait $BPID; RC=$?
 assert_match "and says so" "berthd went away" "$(tail -n1 "$SCRATCH/crash.out")"
 start_berthd
 assert_match "the restarted berthd drops cache entries of removed images" "build cache: [0-9]+ entries of removed images dropped" "$(cat "$BERTHD_LOG")"
+all_ids=$(bctl images -aq --no-trunc)
+stale=0
+for f in "$ROOT"/build-parents/*; do
+  [ -e "$f" ] && ! grep -q "$(basename "$f")" <<<"$all_ids" && stale=$((stale + 1))
+done
+[ $stale = 0 ] && ok "and the parent records of removed images" || not_ok "$stale parent records of removed images left"
 assert_match "the restarted berthd removes the lost build container" "removing container $CID of an interrupted build" "$(cat "$BERTHD_LOG")"
 cg=$(ls -d /sys/fs/cgroup/unified/berth/"$CID"* 2>/dev/null)
 [ -n "$CID" ] && [ -z "$cg" ] && [ "$(leftovers)" = 0 ] && [ -z "$(bctl ps -aq)" ] \
