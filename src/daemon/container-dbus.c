@@ -416,6 +416,7 @@ on_exec_started (GObject *source, GAsyncResult *result, gpointer user_data)
       g_variant_builder_add (&b, "{sv}", "terminal", g_variant_new_handle (index));
     }
   berth_container_complete_exec (rec->skeleton, invocation, fds, g_variant_builder_end (&b));
+  g_debug ("container %.12s: exec %s started", rec->id, id);
 }
 
 static gboolean

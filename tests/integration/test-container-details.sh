@@ -191,12 +191,22 @@ bctl rm ttystart >/dev/null
 
 # --- exec'd processes across a berthd crash --------------------------------------------------
 bctl run -d --name execs busybox sleep 1000 >/dev/null
+# berthd says in its debug log when it has answered an Exec: only then does
+# berthctl know the exec's ID, which it needs to follow it across the crash.
+kill -USR2 "$BERTHD_PID"
+for _ in $(seq 1 50); do grep -q "debug logging enabled" "$BERTHD_LOG" && break; sleep 0.1; done
+started_before=$(grep -c "exec .* started" "$BERTHD_LOG")
 id=$(bctl inspect execs | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
 "$BERTHCTL" exec execs sh -c 'while [ ! -e /tmp/go1 ]; do sleep 0.1; done; exit 7' </dev/null >/dev/null 2>&1 &
 e1=$!
 "$BERTHCTL" exec -u nobody execs sh -c 'while [ ! -e /tmp/go2 ]; do sleep 0.1; done; exit 8' </dev/null >/dev/null 2>&1 &
 e2=$!
-for _ in $(seq 1 50); do [ "$(ls -d "$RUN_DIR/containers/$id/status/exec-"* 2>/dev/null | wc -l)" = 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+  [ "$(grep -c "exec .* started" "$BERTHD_LOG")" -ge $((started_before + 2)) ] && break
+  sleep 0.1
+done
+assert_match "berthd answered both Exec calls before the crash" "^$((started_before + 2))$" \
+  "$(grep -c "exec .* started" "$BERTHD_LOG")"
 kill -9 "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
 touch "$RUN_DIR/containers/$id/rootfs/tmp/go1"
 for _ in $(seq 1 50); do ls "$RUN_DIR/containers/$id/status/"exec-*/exit-status >/dev/null 2>&1 && break; sleep 0.1; done
