@@ -4,6 +4,7 @@
 #include "berth-image-config.h"
 #include "berth-digest.h"
 #include "berth-error.h"
+#include "berth-json.h"
 #include "berth-host.h"
 #include "berth-manifest.h"
 
@@ -62,12 +63,11 @@ history_entry_free (BerthHistoryEntry *entry)
 BerthImageConfig *
 berth_image_config_parse (const char *data, gsize len, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local_error = NULL;
   g_autoptr (BerthImageConfig) config = g_new0 (BerthImageConfig, 1);
   g_autofree char *created = NULL;
   g_autoptr (GPtrArray) diff_ids = g_ptr_array_new_with_free_func (g_free);
-  JsonObject *root;
+  g_autoptr (JsonObject) root = NULL;
   JsonNode *rootfs_node, *node;
   JsonObject *rootfs;
   char *type = NULL;
@@ -81,18 +81,12 @@ berth_image_config_parse (const char *data, gsize len, GError **error)
       bad (error, "%" G_GSIZE_FORMAT " bytes, over the limit of %d", len, BERTH_MANIFEST_MAX_SIZE);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, len, &local_error))
+  root = berth_json_parse_object (data, len, &local_error);
+  if (root == NULL)
     {
-      bad (error, "not JSON: %s", local_error->message);
+      bad (error, "%s", local_error->message);
       return NULL;
     }
-  if (json_parser_get_root (parser) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      bad (error, "the document is not a JSON object");
-      return NULL;
-    }
-  root = json_node_get_object (json_parser_get_root (parser));
   config->json = g_strndup (data, len);
 
   if (!opt_string (root, "architecture", &config->architecture, "", error)
@@ -316,14 +310,11 @@ berth_chain_ids (const char *const *diff_ids)
 char *
 berth_image_config_get_label (const char *data, gsize len, const char *key)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  JsonObject *object;
+  g_autoptr (JsonObject) object = berth_json_parse_object (data, len, NULL);
   JsonNode *node;
 
-  if (!json_parser_load_from_data (parser, data, len, NULL) || json_parser_get_root (parser) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (object == NULL)
     return NULL;
-  object = json_node_get_object (json_parser_get_root (parser));
   node = json_object_get_member (object, "config");
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return NULL;

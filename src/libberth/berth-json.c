@@ -9,10 +9,14 @@ JsonObject *
 berth_json_parse_object (const char *data, gssize len, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local_error = NULL;
   JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, data, len, error))
-    return NULL;
+  if (!json_parser_load_from_data (parser, data, len, &local_error))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "not JSON: %s", local_error->message);
+      return NULL;
+    }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {

@@ -6,8 +6,9 @@
 G_BEGIN_DECLS
 
 /* Parses DATA (LEN bytes, or -1 for a nul-terminated string) as a JSON
- * object: the object, or NULL with an error when it is not valid JSON, empty
- * or not an object. Callers prefix the error with what they read. */
+ * object: the object, or NULL with a BERTH_ERROR_FAILED error ("not JSON:
+ * …" or "not a JSON object") when it is not valid JSON, empty or not an
+ * object. Callers prefix the error with what they read. */
 JsonObject *berth_json_parse_object (const char *data, gssize len, GError **error);
 
 /* Adds MEMBER to the object being built in B: a JSON object holding MAP's

@@ -4,6 +4,7 @@
 #include "berth-manifest.h"
 #include "berth-digest.h"
 #include "berth-error.h"
+#include "berth-json.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -294,11 +295,10 @@ static BerthManifest *
 parse_document (const char *data, gsize len, const char *content_type, gboolean strict,
                 GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local_error = NULL;
   g_autoptr (BerthManifest) manifest = NULL;
   g_autofree char *sent_type = NULL;
-  JsonObject *root;
+  g_autoptr (JsonObject) root = NULL;
   JsonNode *version;
   const char *media_type;
   const char *artifact_type;
@@ -310,19 +310,12 @@ parse_document (const char *data, gsize len, const char *content_type, gboolean 
       bad (error, "%" G_GSIZE_FORMAT " bytes, over the limit of %d", len, BERTH_MANIFEST_MAX_SIZE);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, len, &local_error))
+  root = berth_json_parse_object (data, len, &local_error);
+  if (root == NULL)
     {
-      bad (error, "not JSON: %s", local_error->message);
+      bad (error, "%s", local_error->message);
       return NULL;
     }
-  /* An empty document parses to no root at all. */
-  if (json_parser_get_root (parser) == NULL
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      bad (error, "the document is not a JSON object");
-      return NULL;
-    }
-  root = json_node_get_object (json_parser_get_root (parser));
 
   version = json_object_get_member (root, "schemaVersion");
   if (version == NULL || !JSON_NODE_HOLDS_VALUE (version)

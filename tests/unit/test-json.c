@@ -33,7 +33,8 @@ test_parse_object (void)
   g_assert_no_error (error);
   g_assert_nonnull (o);
   g_assert_null (berth_json_parse_object ("{\"a\":", -1, &error));
-  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "not JSON: "));
 }
 
 static void
