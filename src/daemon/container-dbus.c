@@ -160,6 +160,35 @@ take_fd_option (GVariant *value, GUnixFDList *fd_list, const char *key, int *out
   return *out_fd >= 0;
 }
 
+/* The stdin, stdout and stderr options that Start and Exec share: TRUE
+ * when @key is one of them (its fd taken, or @error set). */
+static gboolean
+take_stream_option (const char *key, GVariant *value, GUnixFDList *fd_list, int *stdin_fd,
+                    int *stdout_fd, int *stderr_fd, GError **error)
+{
+  int *slot = g_str_equal (key, "stdin")    ? stdin_fd
+              : g_str_equal (key, "stdout") ? stdout_fd
+              : g_str_equal (key, "stderr") ? stderr_fd
+                                            : NULL;
+
+  if (slot == NULL)
+    return FALSE;
+  take_fd_option (value, fd_list, key, slot, error);
+  return TRUE;
+}
+
+/* Refuses a call whose options were wrong, closing the streams taken. */
+static gboolean
+refuse_options (GDBusMethodInvocation *invocation, int *stdin_fd, int *stdout_fd, int *stderr_fd,
+                GError *error)
+{
+  berth_close_fdp (stdin_fd);
+  berth_close_fdp (stdout_fd);
+  berth_close_fdp (stderr_fd);
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 handle_start (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixFDList *fd_list,
               GVariant *options, BerthContainerRec *rec)
@@ -182,12 +211,8 @@ handle_start (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnix
   g_variant_iter_init (&iter, options);
   while (error == NULL && g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      if (g_str_equal (key, "stdin"))
-        take_fd_option (value, fd_list, key, &o.stdin_fd, &error);
-      else if (g_str_equal (key, "stdout"))
-        take_fd_option (value, fd_list, key, &o.stdout_fd, &error);
-      else if (g_str_equal (key, "stderr"))
-        take_fd_option (value, fd_list, key, &o.stderr_fd, &error);
+      if (take_stream_option (key, value, fd_list, &o.stdin_fd, &o.stdout_fd, &o.stderr_fd, &error))
+        ; /* taken, or the error says why not */
       else if (g_str_equal (key, "terminal-size")
                && g_variant_is_of_type (value, G_VARIANT_TYPE ("(qq)")))
         g_variant_get (value, "(qq)", &o.rows, &o.cols);
@@ -202,13 +227,7 @@ handle_start (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnix
       g_variant_unref (value);
     }
   if (error)
-    {
-      berth_close_fdp (&o.stdin_fd);
-      berth_close_fdp (&o.stdout_fd);
-      berth_close_fdp (&o.stderr_fd);
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+    return refuse_options (invocation, &o.stdin_fd, &o.stdout_fd, &o.stderr_fd, error);
   start_rec (rec, &o, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -446,12 +465,8 @@ handle_exec (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixF
   g_variant_iter_init (&iter, options);
   while (error == NULL && g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      if (g_str_equal (key, "stdin"))
-        take_fd_option (value, fd_list, key, &o.stdin_fd, &error);
-      else if (g_str_equal (key, "stdout"))
-        take_fd_option (value, fd_list, key, &o.stdout_fd, &error);
-      else if (g_str_equal (key, "stderr"))
-        take_fd_option (value, fd_list, key, &o.stderr_fd, &error);
+      if (take_stream_option (key, value, fd_list, &o.stdin_fd, &o.stdout_fd, &o.stderr_fd, &error))
+        ; /* taken, or the error says why not */
       else if (g_str_equal (key, "tty") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
         o.tty = g_variant_get_boolean (value);
       else if (g_str_equal (key, "terminal-size")
@@ -472,13 +487,7 @@ handle_exec (BerthContainer *skeleton, GDBusMethodInvocation *invocation, GUnixF
       g_variant_unref (value);
     }
   if (error)
-    {
-      berth_close_fdp (&o.stdin_fd);
-      berth_close_fdp (&o.stdout_fd);
-      berth_close_fdp (&o.stderr_fd);
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
+    return refuse_options (invocation, &o.stdin_fd, &o.stdout_fd, &o.stderr_fd, error);
   o.env = env;
   o.workdir = workdir;
   o.user = user;
