@@ -330,6 +330,37 @@ make_staging_dir (BerthStore *store, const char *prefix, GError **error)
   return NULL;
 }
 
+/* A staging directory for a new layer, with its diff/ directory and the
+ * blob file to write. *out_staging is set once the directory exists, also
+ * on failure, for remove_staging. */
+static gboolean
+open_layer_staging (BerthStore *store, const char *prefix, char **out_staging, int *out_stage_fd,
+                    int *out_diff_fd, int *out_blob_fd, GError **error)
+{
+  *out_staging = make_staging_dir (store, prefix, error);
+  if (*out_staging == NULL)
+    return FALSE;
+  *out_stage_fd = openat (store->staging_fd, *out_staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*out_stage_fd < 0 || mkdirat (*out_stage_fd, "diff", 0755) < 0)
+    return berth_error_set_errno (error, errno, "cannot prepare staging directory %s",
+                                  *out_staging);
+  *out_diff_fd = openat (*out_stage_fd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  *out_blob_fd = openat (*out_stage_fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (*out_diff_fd < 0 || *out_blob_fd < 0)
+    return berth_error_set_errno (error, errno, "cannot prepare staging directory %s",
+                                  *out_staging);
+  return TRUE;
+}
+
+static void
+remove_staging (BerthStore *store, const char *staging)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (staging && !berth_fs_rm_rf_at (store->staging_fd, staging, &local_error))
+    g_warning ("cannot remove staging directory %s: %s", staging, local_error->message);
+}
+
 static gboolean
 write_layer_json (int dirfd, const BerthUnpackResult *result, const char *parent, const char *link,
                   GError **error)
@@ -439,22 +470,8 @@ berth_store_commit_layer (BerthStore *store, int blob_fd, const char *parent_cha
         }
     }
 
-  staging = make_staging_dir (store, "layer", error);
-  if (staging == NULL)
-    return FALSE;
-  stage_fd = openat (store->staging_fd, staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (stage_fd < 0 || mkdirat (stage_fd, "diff", 0755) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
-      goto out;
-    }
-  diff_fd = openat (stage_fd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  blob_tmp = openat (stage_fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (diff_fd < 0 || blob_tmp < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
-      goto out;
-    }
+  if (!open_layer_staging (store, "layer", &staging, &stage_fd, &diff_fd, &blob_tmp, error))
+    goto out;
 
   options.max_size = store->max_layer_size;
   options.allow_devices = geteuid () == 0;
@@ -478,13 +495,7 @@ berth_store_commit_layer (BerthStore *store, int blob_fd, const char *parent_cha
   ok = TRUE;
 
 out:
-  if (staging)
-    {
-      g_autoptr (GError) local_error = NULL;
-
-      if (!berth_fs_rm_rf_at (store->staging_fd, staging, &local_error))
-        g_warning ("cannot remove staging directory %s: %s", staging, local_error->message);
-    }
+  remove_staging (store, staging);
   return ok;
 }
 
@@ -512,22 +523,8 @@ berth_store_commit_tree (BerthStore *store, int root_dirfd, const char *parent_c
   if (options)
     diff_options = *options;
 
-  staging = make_staging_dir (store, "commit", error);
-  if (staging == NULL)
-    return FALSE;
-  stage_fd = openat (store->staging_fd, staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (stage_fd < 0 || mkdirat (stage_fd, "diff", 0755) < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
-      goto out;
-    }
-  diff_fd = openat (stage_fd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  blob_tmp = openat (stage_fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (diff_fd < 0 || blob_tmp < 0)
-    {
-      berth_error_set_errno (error, errno, "cannot prepare staging directory %s", staging);
-      goto out;
-    }
+  if (!open_layer_staging (store, "commit", &staging, &stage_fd, &diff_fd, &blob_tmp, error))
+    goto out;
 
   /* One pass: the tar becomes the blob, the copy the layer directory. */
   diff_options.copy_dirfd = diff_fd;
@@ -561,12 +558,7 @@ berth_store_commit_tree (BerthStore *store, int root_dirfd, const char *parent_c
   ok = TRUE;
 
 out:
-  {
-    g_autoptr (GError) local_error = NULL;
-
-    if (!berth_fs_rm_rf_at (store->staging_fd, staging, &local_error))
-      g_warning ("cannot remove staging directory %s: %s", staging, local_error->message);
-  }
+  remove_staging (store, staging);
   return ok;
 }
 
